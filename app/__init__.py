@@ -1,0 +1,1 @@
+"""The Gradio dashboard; imports core/, never the other way round."""

@@ -1,0 +1,92 @@
+"""Run a behaviour actor for whole episodes on several environments at once, optionally recording them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.envs import TaskSpec
+
+ActFn = Callable[[np.ndarray], np.ndarray]  # (B, obs_dim) -> (B, act_dim)
+
+
+@dataclass
+class Episode:
+    """One recorded episode in Minari's layout: T actions and T + 1 observations."""
+
+    observations: np.ndarray  # (T + 1, obs_dim)
+    actions: np.ndarray  # (T, act_dim)
+    rewards: np.ndarray  # (T,)
+    terminations: np.ndarray  # (T,) bool
+    truncations: np.ndarray  # (T,) bool
+    seed: int
+
+    @property
+    def ret(self) -> float:
+        return float(self.rewards.sum())
+
+    def __len__(self) -> int:
+        return len(self.rewards)
+
+
+def run_episodes(
+    task: TaskSpec,
+    act: ActFn,
+    seeds: list[int],
+    record: bool = False,
+    n_envs: int = 16,
+    on_episode: Callable[[float, int], None] | None = None,
+) -> tuple[np.ndarray, list[Episode]]:
+    """Play one episode per seed, ``n_envs`` at a time with one batched ``act`` call per step.
+
+    Returns the episode returns (in seed order) and, if ``record``, the episodes themselves.
+    ``on_episode(return, length)`` is called as each finishes (for progress bars).
+    """
+    returns = np.zeros(len(seeds))
+    episodes: list[Episode | None] = [None] * len(seeds)
+    envs = [task.make() for _ in range(min(n_envs, len(seeds)))]
+    try:
+        for start in range(0, len(seeds), len(envs)):
+            idx = list(range(start, min(start + len(envs), len(seeds))))
+            for i, ep in _run_batch(envs[: len(idx)], act, [seeds[i] for i in idx], record, on_episode):
+                returns[idx[i]] = ep.rewards.sum()
+                episodes[idx[i]] = ep if record else None
+    finally:
+        for env in envs:
+            env.close()
+    return returns, [e for e in episodes if e is not None]
+
+
+def _run_batch(envs, act: ActFn, seeds: list[int], record: bool, on_episode):
+    obs = np.stack([env.reset(seed=s)[0] for env, s in zip(envs, seeds)])
+    buf = [{"o": [o], "a": [], "r": [], "term": [], "trunc": []} for o in obs]
+    alive = list(range(len(envs)))
+    while alive:
+        actions = act(obs[alive])
+        still = []
+        for j, i in enumerate(alive):
+            o, r, term, trunc, _ = envs[i].step(actions[j])
+            b = buf[i]
+            b["r"].append(r)
+            b["term"].append(term)
+            b["trunc"].append(trunc)
+            if record:
+                b["o"].append(o)
+                b["a"].append(actions[j])
+            obs[i] = o
+            if term or trunc:
+                if on_episode is not None:
+                    on_episode(float(np.sum(b["r"])), len(b["r"]))
+                yield i, _to_episode(b, seeds[i], record)
+            else:
+                still.append(i)
+        alive = still
+
+
+def _to_episode(b: dict, seed: int, record: bool) -> Episode:
+    rewards = np.asarray(b["r"], dtype=np.float64)
+    obs = np.asarray(b["o"], dtype=np.float64) if record else np.zeros((0, 0))
+    acts = np.asarray(b["a"], dtype=np.float32) if record else np.zeros((0, 0))
+    return Episode(obs, acts, rewards, np.asarray(b["term"]), np.asarray(b["trunc"]), seed)

@@ -1,0 +1,93 @@
+"""Pick the medium and expert behaviour snapshots, and measure reference returns on our setup.
+
+    python -m core.behavior.select --task hopper
+
+Rule (fixed before looking at datasets or models): expert = the snapshot with the best training
+evaluation; medium = the snapshot whose training evaluation is closest to ``medium_fraction``
+of the expert's. Both are then re-measured on fresh seeds, and the random policy over 100 episodes.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+
+import numpy as np
+import tyro
+
+from core.behavior.episodes import run_episodes
+from core.behavior.policy import load_actor
+from core.behavior.train import behavior_dir, evaluate_actor
+from core.envs import MEASURED_REFERENCES, get_task, reload_references
+
+FINAL_EVAL_SEED_BASE = 20_000
+RANDOM_SEED_BASE = 30_000
+
+
+@dataclass(frozen=True)
+class SelectConfig:
+    """Snapshot selection and reference measurement."""
+
+    task: str = "hopper"
+    """Task name."""
+    medium_fraction: float = 0.4
+    """Medium = snapshot closest to this fraction of the expert return (D4RL medium: a third to a half)."""
+    eval_episodes: int = 50
+    """Fresh-seed episodes to measure the chosen snapshots."""
+    random_episodes: int = 100
+    """Episodes of uniform random actions for the random reference."""
+
+
+def measure_random(task_name: str, episodes: int) -> dict:
+    task = get_task(task_name)
+    rng = np.random.default_rng(RANDOM_SEED_BASE)
+    act_dim = task.make().action_space.shape[0]
+    seeds = [RANDOM_SEED_BASE + i for i in range(episodes)]
+    returns, _ = run_episodes(task, lambda o: rng.uniform(-1, 1, (len(o), act_dim)).astype(np.float32), seeds)
+    return {
+        "mean": float(returns.mean()),
+        "std": float(returns.std()),
+        "episodes": episodes,
+        "seed_base": RANDOM_SEED_BASE,
+    }
+
+
+def select(cfg: SelectConfig) -> dict:
+    task = get_task(cfg.task)
+    root = behavior_dir(task.name)
+    snaps = sorted((root / "snapshots").glob("step_*.json"))
+    if not snaps:
+        raise FileNotFoundError(
+            f"no snapshots under {root / 'snapshots'}; run python -m core.behavior.train --task {task.name}"
+        )
+    train_eval = {p.with_suffix(""): json.loads(p.read_text())["stats"]["mean"] for p in snaps}
+    expert = max(train_eval, key=train_eval.get)
+    target = cfg.medium_fraction * train_eval[expert]
+    medium = min(train_eval, key=lambda p: abs(train_eval[p] - target))
+    levels = {}
+    for level, path in (("medium", medium), ("expert", expert)):
+        for suffix in (".json", ".safetensors"):
+            shutil.copyfile(path.with_suffix(suffix), (root / level).with_suffix(suffix))
+        stats = evaluate_actor(load_actor(root / level), task, cfg.eval_episodes, FINAL_EVAL_SEED_BASE)
+        levels[level] = {"snapshot": path.name, "step": load_actor(path).spec.step, **stats}
+    levels["random"] = measure_random(task.name, cfg.random_episodes)
+    levels["curve"] = {p.name: r for p, r in train_eval.items()}
+    (root / "levels.json").write_text(json.dumps(levels, indent=1))
+    refs = json.loads(MEASURED_REFERENCES.read_text()) if MEASURED_REFERENCES.exists() else {}
+    refs[task.name] = {
+        "random": levels["random"]["mean"],
+        "expert": levels["expert"]["mean"],
+        "medium": levels["medium"]["mean"],
+        "how": f"random: uniform actions, {cfg.random_episodes} episodes; expert/medium: deterministic snapshot, "
+        f"{cfg.eval_episodes} episodes from seed {FINAL_EVAL_SEED_BASE} (python -m core.behavior.select --task {task.name})",
+    }
+    MEASURED_REFERENCES.parent.mkdir(parents=True, exist_ok=True)
+    MEASURED_REFERENCES.write_text(json.dumps(refs, indent=1, sort_keys=True))
+    reload_references()
+    return levels
+
+
+if __name__ == "__main__":
+    out = select(tyro.cli(SelectConfig))
+    print(json.dumps({k: v for k, v in out.items() if k != "curve"}, indent=1))

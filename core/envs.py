@@ -1,0 +1,82 @@
+"""Registry of the supported MuJoCo tasks: ids, scales, episode limits and reference returns."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import gymnasium as gym
+
+from core.paths import REPO_ROOT
+
+# Written by `python -m core.behavior.select`; QDT_REFERENCES redirects it (tests).
+MEASURED_REFERENCES = Path(os.environ.get("QDT_REFERENCES", REPO_ROOT / "assets" / "reference_returns.json"))
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One locomotion task and the constants every layer needs about it."""
+
+    name: str
+    """Short name used on the command line and in paths (e.g. ``hopper``)."""
+    gym_id: str
+    """Gymnasium id; v5 is the maintained MuJoCo version."""
+    rtg_scale: float = 1000.0
+    """Returns-to-go are divided by this before entering the network (METHOD.md)."""
+    max_episode_steps: int = 1000
+    """Episode limit; also the size of the DT's timestep embedding."""
+    healthy_reward: float = 0.0
+    """Per-step alive bonus in the reward; the velocity mode subtracts it to map speed to reward."""
+    d4rl_random: float = 0.0
+    """D4RL v2 random-policy return, kept only as a familiar yardstick."""
+    d4rl_expert: float = 1.0
+    """D4RL v2 expert return, kept only as a familiar yardstick."""
+
+    def d4rl_score(self, ret: float) -> float:
+        """D4RL normalised score: 100 * (return - random) / (expert - random)."""
+        return 100.0 * (ret - self.d4rl_random) / (self.d4rl_expert - self.d4rl_random)
+
+    def measured(self) -> dict:
+        """Random/expert returns measured on our setup (empty until the behaviour run wrote them)."""
+        return measured_references().get(self.name, {})
+
+    def make(self, **kwargs) -> gym.Env:
+        """Build the gymnasium environment with our episode limit."""
+        return gym.make(self.gym_id, max_episode_steps=self.max_episode_steps, **kwargs)
+
+
+TASKS: dict[str, TaskSpec] = {
+    t.name: t
+    for t in (
+        TaskSpec("hopper", "Hopper-v5", healthy_reward=1.0, d4rl_random=-20.272305, d4rl_expert=3234.3),
+        TaskSpec("halfcheetah", "HalfCheetah-v5", d4rl_random=-280.178953, d4rl_expert=12135.0),
+        TaskSpec("walker2d", "Walker2d-v5", healthy_reward=1.0, d4rl_random=1.629008, d4rl_expert=4592.3),
+    )
+}
+
+
+def get_task(name: str) -> TaskSpec:
+    """Look a task up by name; an unknown name raises a ValueError listing the valid ones."""
+    key = str(name).strip().lower()
+    if key not in TASKS:
+        raise ValueError(f"unknown task {name!r}; valid tasks: {', '.join(sorted(TASKS))}")
+    return TASKS[key]
+
+
+@lru_cache(maxsize=1)
+def _read_references(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def measured_references() -> dict:
+    """The JSON written by the behaviour-policy run: random and expert returns per task."""
+    return _read_references(MEASURED_REFERENCES)
+
+
+def reload_references() -> dict:
+    """Forget the cached JSON (after the behaviour run rewrote it) and read it again."""
+    _read_references.cache_clear()
+    return measured_references()

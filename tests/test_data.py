@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+
+from core.data.dataset import load_offline_data, returns_to_go, trajectory_from_arrays
+from core.data.minari_io import dataset_id, resolve_id
+
+
+def test_rtg_hand_computed():
+    np.testing.assert_allclose(returns_to_go(np.array([1.0, 2.0, 3.0])), [6.0, 5.0, 3.0])
+
+
+def test_trajectory_shapes_and_terminal_flag():
+    obs = np.arange(8, dtype=float).reshape(4, 2)
+    traj = trajectory_from_arrays(
+        obs,
+        np.zeros((3, 1)),
+        np.array([1.0, 0.5, 2.0]),
+        np.array([False, False, True]),
+        np.array([False, False, False]),
+    )
+    assert traj.terminated and len(traj) == 3
+    np.testing.assert_array_equal(traj.next_observations[0], obs[1])
+    np.testing.assert_allclose(traj.returns_to_go, [3.5, 2.5, 2.0])
+
+
+@pytest.mark.parametrize("n_obs,n_act", [(3, 3), (4, 2)])
+def test_malformed_episode_is_rejected(n_obs, n_act):
+    with pytest.raises(ValueError, match="malformed episode"):
+        trajectory_from_arrays(np.zeros((n_obs, 2)), np.zeros((n_act, 1)), np.zeros(3), np.zeros(3), np.zeros(3))
+
+
+def test_generated_dataset_round_trips(tiny_dataset):
+    data = load_offline_data("hopper", "medium")
+    assert data.dataset_id == "qalign/hopper/medium-v0"
+    assert len(data.trajectories) == len(tiny_dataset)
+    assert (data.obs_dim, data.act_dim) == (11, 3)
+    for ep, traj in zip(tiny_dataset, data.trajectories):
+        np.testing.assert_allclose(traj.returns_to_go[0], ep.rewards.sum(), rtol=1e-5)
+        np.testing.assert_allclose(traj.observations, ep.observations[:-1], rtol=1e-6)
+        assert traj.terminated == bool(ep.terminations[-1])
+    ended = {t.terminated for t in data.trajectories}
+    assert ended == {True, False}, "fixture should hold terminated and truncated episodes"
+    all_obs = np.concatenate([ep.observations[:-1] for ep in tiny_dataset])
+    np.testing.assert_allclose(data.obs_mean, all_obs.mean(0), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(data.obs_std, all_obs.std(0), rtol=1e-3, atol=1e-5)
+    rets = [ep.rewards.sum() for ep in tiny_dataset]
+    s = data.return_stats
+    assert s["min"] == pytest.approx(min(rets)) and s["max"] == pytest.approx(max(rets))
+    assert s["min"] <= s["p25"] <= s["p50"] <= s["p75"] <= s["max"]
+    assert s["transitions"] == sum(len(ep) for ep in tiny_dataset)
+
+
+def test_missing_dataset_says_how_to_make_it(roots):
+    with pytest.raises(FileNotFoundError, match="core.data.collect --task walker2d --quality expert"):
+        load_offline_data("walker2d", "expert")
+
+
+def test_unknown_quality_and_task():
+    with pytest.raises(ValueError, match="valid qualities"):
+        dataset_id("hopper", "random")
+    with pytest.raises(ValueError, match="valid tasks"):
+        load_offline_data("ant", "medium")
+
+
+def test_full_minari_ids_pass_through():
+    assert resolve_id("hopper", "mujoco/hopper/medium-v0") == "mujoco/hopper/medium-v0"
+    assert resolve_id("hopper", "medium-replay") == "qalign/hopper/medium-replay-v0"
