@@ -10,9 +10,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from the repo root
 
-import core  # noqa: E402,F401  (headless MuJoCo before anything imports it)
 import gradio as gr  # noqa: E402
 
+import core  # noqa: E402,F401  (headless MuJoCo before anything imports it)
 from app.status import build_status_tab  # noqa: E402
 
 TITLE = "Return-conditioned control: Q-ALIGN DT vs Decision Transformer"

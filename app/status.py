@@ -19,14 +19,26 @@ def behaviour_table() -> list[list]:
             rows.append([name, "-", "-", "-", "not trained yet"])
             continue
         lv = json.loads(path.read_text())
-        rows.append([name, round(lv["random"]["mean"], 1), round(lv["medium"]["mean"], 1),
-                     round(lv["expert"]["mean"], 1), f"{task.d4rl_score(lv['expert']['mean']):.0f}"])
+        rows.append(
+            [
+                name,
+                round(lv["random"]["mean"], 1),
+                round(lv["medium"]["mean"], 1),
+                round(lv["expert"]["mean"], 1),
+                f"{task.d4rl_score(lv['expert']['mean']):.0f}",
+            ]
+        )
     return rows
 
 
 def build_status_tab() -> None:
     with gr.Tab("Status"):
-        gr.Markdown("Behaviour policies trained on this project's machines (returns measured by "
-                    "`python -m core.behavior.select`).")
-        gr.Dataframe(value=behaviour_table, headers=["task", "random", "medium", "expert", "expert D4RL score"],
-                     interactive=False)
+        gr.Markdown(
+            "Behaviour policies trained on this project's machines (returns measured by "
+            "`python -m core.behavior.select`)."
+        )
+        gr.Dataframe(
+            value=behaviour_table,
+            headers=["task", "random", "medium", "expert", "expert D4RL score"],
+            interactive=False,
+        )

@@ -6,8 +6,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from stable_baselines3 import PPO, SAC
-from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+from stable_baselines3.common.vec_env import VecNormalize
 
 from core.behavior.policy import load_actor, save_actor
 from core.behavior.train import BehaviorConfig, build_model, export_actor
@@ -49,8 +48,9 @@ def test_missing_or_foreign_snapshot_is_a_clear_error(tmp_path):
 
 
 def run_cli(module: str, *args: str, env: dict) -> str:
-    out = subprocess.run([sys.executable, "-m", module, *args], cwd=REPO_ROOT, env=env, capture_output=True,
-                         text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     return out.stdout
 
@@ -58,8 +58,18 @@ def run_cli(module: str, *args: str, env: dict) -> str:
 def test_pipeline_cli_train_select_collect_summary(roots, tmp_path):
     """The real entry points with tiny budgets: train -> select -> collect every quality -> summary."""
     env = {**os.environ, "QDT_REFERENCES": str(tmp_path / "refs.json")}
-    run_cli("core.behavior.train", "--task", "hopper", "--total-steps", "2048", "--snapshot-every", "1024",
-            "--n-envs", "1", env=env)
+    run_cli(
+        "core.behavior.train",
+        "--task",
+        "hopper",
+        "--total-steps",
+        "2048",
+        "--snapshot-every",
+        "1024",
+        "--n-envs",
+        "1",
+        env=env,
+    )
     snaps = sorted((roots["checkpoints"] / "behavior/hopper/snapshots").glob("*.json"))
     assert [p.stem for p in snaps] == ["step_0001024", "step_0002048"]
     assert "mean" in json.loads(snaps[0].read_text())["stats"]
@@ -68,8 +78,9 @@ def test_pipeline_cli_train_select_collect_summary(roots, tmp_path):
     assert refs["expert"] >= refs["medium"] - 1e-9
     out = run_cli("core.data.collect", "--task", "hopper", "--quality", "all", "--size", "300", env=env)
     summaries = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    assert [s["id"] for s in summaries] == [f"qalign/hopper/{q}-v0" for q in
-                                            ("medium", "medium-replay", "expert", "medium-expert")]
+    assert [s["id"] for s in summaries] == [
+        f"qalign/hopper/{q}-v0" for q in ("medium", "medium-replay", "expert", "medium-expert")
+    ]
     assert all(s["transitions"] >= 300 - 2 for s in summaries)
     html = tmp_path / "hist.html"
     out = run_cli("core.data.summary", "--task", "hopper", "--html", str(html), env=env)

@@ -1,0 +1,120 @@
+"""The Decision Transformer actor: a causal GPT over interleaved (R_t, s_t, a_t) tokens.
+
+Reads top to bottom: config -> attention -> block -> model. The action a_t is predicted from the
+hidden state of token s_t (it sees R_<=t, s_<=t, a_<t), squashed by tanh.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass(frozen=True)
+class DTConfig:
+    """Network shape; every field is stored in the checkpoint and the model is rebuilt from it."""
+
+    embed_dim: int = 128
+    """Token width. 128 trains 2-3x faster than the paper's 256 on 2 CPU cores."""
+    n_layers: int = 3
+    """Transformer blocks (paper: 4)."""
+    n_heads: int = 1
+    """Attention heads; embed_dim must divide by it."""
+    context_len: int = 20
+    """K: steps of history the actor sees (METHOD.md)."""
+    dropout: float = 0.1
+    """Dropout on embeddings, attention and MLP outputs."""
+    max_timestep: int = 1000
+    """Size of the timestep embedding table (episode limit)."""
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, cfg: DTConfig):
+        super().__init__()
+        assert cfg.embed_dim % cfg.n_heads == 0, "embed_dim must be divisible by n_heads"
+        self.n_heads, self.dropout = cfg.n_heads, cfg.dropout
+        self.qkv = nn.Linear(cfg.embed_dim, 3 * cfg.embed_dim)
+        self.proj = nn.Linear(cfg.embed_dim, cfg.embed_dim)
+        self.resid_drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor) -> torch.Tensor:
+        """x (B, L, C), attn_mask (B, 1, L, L) bool (True = may attend) -> (B, L, C)."""
+        B, L, C = x.shape
+        q, k, v = self.qkv(x).view(B, L, 3, self.n_heads, C // self.n_heads).permute(2, 0, 3, 1, 4)  # (B, H, L, D)
+        y = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=attn_mask, dropout_p=self.dropout if self.training else 0.0
+        )
+        return self.resid_drop(self.proj(y.transpose(1, 2).reshape(B, L, C)))
+
+
+class Block(nn.Module):
+    """Pre-LayerNorm transformer block."""
+
+    def __init__(self, cfg: DTConfig):
+        super().__init__()
+        self.ln1, self.ln2 = nn.LayerNorm(cfg.embed_dim), nn.LayerNorm(cfg.embed_dim)
+        self.attn = CausalSelfAttention(cfg)
+        self.mlp = nn.Sequential(
+            nn.Linear(cfg.embed_dim, 4 * cfg.embed_dim),
+            nn.GELU(),
+            nn.Linear(4 * cfg.embed_dim, cfg.embed_dim),
+            nn.Dropout(cfg.dropout),
+        )
+
+    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.ln1(x), attn_mask)
+        return x + self.mlp(self.ln2(x))
+
+
+class DecisionTransformer(nn.Module):
+    """pi(a_t | R_<=t, s_<=t, a_<t). Inputs are already normalised: states by dataset stats, RTG by scale."""
+
+    def __init__(self, cfg: DTConfig, obs_dim: int, act_dim: int):
+        super().__init__()
+        self.cfg, self.obs_dim, self.act_dim = cfg, obs_dim, act_dim
+        C = cfg.embed_dim
+        self.embed_rtg, self.embed_state, self.embed_action = (
+            nn.Linear(1, C),
+            nn.Linear(obs_dim, C),
+            nn.Linear(act_dim, C),
+        )
+        self.embed_time = nn.Embedding(cfg.max_timestep, C)
+        self.embed_ln = nn.LayerNorm(C)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.ln_f = nn.LayerNorm(C)
+        self.action_head = nn.Linear(C, act_dim)
+        causal = torch.tril(torch.ones(3 * cfg.context_len, 3 * cfg.context_len, dtype=torch.bool))
+        self.register_buffer("causal", causal, persistent=False)
+
+    def forward(
+        self,
+        rtg: torch.Tensor,  # (B, T) scaled returns-to-go
+        states: torch.Tensor,  # (B, T, obs_dim)
+        actions: torch.Tensor,  # (B, T, act_dim); a_t is never seen by the prediction of a_t
+        timesteps: torch.Tensor,  # (B, T) long
+        mask: torch.Tensor,  # (B, T) bool, False on left padding
+    ) -> torch.Tensor:
+        """Predicted actions (B, T, act_dim) in (-1, 1)."""
+        B, T = rtg.shape
+        t_emb = self.embed_time(timesteps.clamp(0, self.cfg.max_timestep - 1))  # (B, T, C)
+        tokens = torch.stack(
+            [
+                self.embed_rtg(rtg.unsqueeze(-1)) + t_emb,
+                self.embed_state(states) + t_emb,
+                self.embed_action(actions) + t_emb,
+            ],
+            dim=2,
+        ).reshape(B, 3 * T, -1)  # (B, 3T, C): R_1, s_1, a_1, R_2, ...
+        x = self.drop(self.embed_ln(tokens))
+        key_ok = mask.repeat_interleave(3, dim=1)  # (B, 3T)
+        # Causal and not padding; every token may see itself so padded rows never become all -inf (NaN).
+        eye = torch.eye(3 * T, dtype=torch.bool, device=rtg.device)
+        attn_mask = ((self.causal[: 3 * T, : 3 * T] & key_ok[:, None, :]) | eye).unsqueeze(1)  # (B, 1, 3T, 3T)
+        for block in self.blocks:
+            x = block(x, attn_mask)
+        h = self.ln_f(x).reshape(B, T, 3, -1)[:, :, 1]  # hidden state of each s_t token, (B, T, C)
+        return torch.tanh(self.action_head(h))

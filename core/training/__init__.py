@@ -1,0 +1,1 @@
+"""Training: configs and presets, losses, checkpoints, and the three stages (critic, dt, qalign)."""

@@ -1,0 +1,118 @@
+"""Every training hyperparameter, in one frozen dataclass with named presets (``cpu``, ``paper``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from core.models.critic import CriticConfig
+from core.models.dt import DTConfig
+
+# RTG perturbation std in scaled units (METHOD.md): HalfCheetah's returns spread wider.
+DEFAULT_SIGMA = {"hopper": 3.0, "walker2d": 3.0, "halfcheetah": 6.0}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyperparameters of all three stages. The baseline DT and Q-ALIGN DT share every one of them."""
+
+    dt: DTConfig = field(default_factory=DTConfig)
+    """Actor network shape."""
+    critic: CriticConfig = field(default_factory=CriticConfig)
+    """Critic network shape."""
+    batch_size: int = 64
+    """Windows per actor step."""
+    lr: float = 3e-4
+    """Actor AdamW peak learning rate."""
+    weight_decay: float = 1e-4
+    """Actor AdamW weight decay."""
+    grad_clip: float = 1.0
+    """Actor gradient-norm clip (paper 15, original DT 0.25)."""
+    warmup_steps: int = 300
+    """Linear learning-rate warm-up, then cosine decay to 10% over all actor steps."""
+    pretrain_steps: int = 2500
+    """Behaviour-cloning steps shared by both models (the DT stage's first part)."""
+    align_steps: int = 1000
+    """Steps after pre-training: BC for the baseline, the alignment stage for Q-ALIGN DT."""
+    ema_decay: float = 0.995
+    """EMA of the actor; the EMA weights are the target actor and the shipped model."""
+    critic_steps: int = 10_000
+    """SARSA pre-training steps of the twin critic."""
+    critic_batch_size: int = 512
+    """Transitions per critic step."""
+    critic_lr: float = 3e-4
+    """Critic Adam learning rate (paper 1e-4 with far more steps)."""
+    gamma: float = 0.99
+    """Discount of the critic's targets."""
+    tau: float = 0.005
+    """Polyak rate of the critic target networks."""
+    sigma: float = 0.0
+    """Std of the RTG perturbation delta, scaled units; 0 = per-task default (3 Hopper/Walker2d, 6 HalfCheetah)."""
+    min_abs_delta: float = 0.2
+    """|delta| is pushed up to at least this, so every sequence asks for a real change."""
+    rtg_high_factor: float = 1.2
+    """Perturbed first RTG is clipped to [0, factor * dataset max return] (scaled)."""
+    optimistic_offset: float = 0.5
+    """Scaled RTG added to the data RTG when the EMA actor picks the critic's bootstrap action."""
+    eta_bc: float = 1.0
+    """Weight of the behaviour-cloning loss in the Q-ALIGN actor loss."""
+    eta_align: float = 5.0
+    """Weight of the alignment loss (paper: about 5)."""
+    align_norm: Literal["q", "none"] = "q"
+    """``q``: divide the alignment loss by a running mean of |Q| so eta_align is scale-free across tasks."""
+    align_form: Literal["relu", "softplus"] = "relu"
+    """Penalty shape on value moving the wrong way."""
+    noise: Literal["sequence", "step"] = "sequence"
+    """One delta per sequence (paper default) or one per step."""
+    bf16: bool = False
+    """bf16 autocast for the actor forward (CPU AVX512-BF16 / GPU)."""
+    threads: int = 2
+    """torch CPU threads."""
+    log_every: int = 50
+    """Steps between metric records."""
+    save_every: int = 500
+    """Steps between resumable checkpoints."""
+
+    @property
+    def total_actor_steps(self) -> int:
+        return self.pretrain_steps + self.align_steps
+
+    def sigma_for(self, task: str) -> float:
+        return self.sigma or DEFAULT_SIGMA.get(task, 3.0)
+
+
+PRESETS: dict[str, TrainConfig] = {
+    # Sized for 2 CPU cores: a task's critic + DT + Q-ALIGN DT in well under an hour.
+    "cpu": TrainConfig(),
+    # The paper's network and batch; meant for a GPU.
+    "paper": TrainConfig(
+        dt=DTConfig(embed_dim=256, n_layers=4, n_heads=4),
+        batch_size=256,
+        grad_clip=15.0,
+        warmup_steps=10_000,
+        pretrain_steps=50_000,
+        align_steps=50_000,
+        critic_steps=200_000,
+        critic_lr=1e-4,
+    ),
+    # Seconds, for tests and smoke runs.
+    "tiny": TrainConfig(
+        dt=DTConfig(embed_dim=16, n_layers=1, n_heads=1, context_len=5, dropout=0.0),
+        batch_size=8,
+        warmup_steps=2,
+        pretrain_steps=20,
+        align_steps=10,
+        critic_steps=20,
+        critic_batch_size=32,
+        critic=CriticConfig(hidden=32),
+        log_every=5,
+        save_every=10,
+        threads=1,
+    ),
+}
+
+
+def preset(name: str, **overrides) -> TrainConfig:
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; valid presets: {', '.join(PRESETS)}")
+    return replace(PRESETS[name], **overrides)

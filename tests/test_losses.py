@@ -1,0 +1,83 @@
+import pytest
+import torch
+
+from core.training.losses import alignment_loss, perturb_rtg, sarsa_targets, window_targets
+
+
+def hand_critic(states, actions):
+    """Q grows with the action for head 0; head 1 agrees but is twice as steep. -> (2, B, K)."""
+    a = actions.sum(-1)
+    return torch.stack([a, 2 * a])
+
+
+def test_alignment_penalises_lower_value_for_higher_rtg_only():
+    s = torch.zeros(1, 1, 3)
+    a_orig = torch.full((1, 1, 1), 0.5)
+    lower, higher = torch.full((1, 1, 1), 0.2), torch.full((1, 1, 1), 0.9)
+    mask = torch.ones(1, 1, dtype=torch.bool)
+    q_o = hand_critic(s, a_orig)
+    up, down = torch.ones(1, 1), -torch.ones(1, 1)
+    # asked for more, got a lower-valued action: penalised by min over heads of the value drop (0.3 vs 0.6)
+    assert alignment_loss(hand_critic(s, lower), q_o, up, mask).item() == pytest.approx(0.3)
+    # asked for more, got more: no penalty
+    assert alignment_loss(hand_critic(s, higher), q_o, up, mask).item() == 0.0
+    # asked for less, got more: penalised; asked for less, got less: not
+    assert alignment_loss(hand_critic(s, higher), q_o, down, mask).item() == pytest.approx(0.4)
+    assert alignment_loss(hand_critic(s, lower), q_o, down, mask).item() == 0.0
+    # nothing asked (delta clipped away): nothing penalised
+    assert alignment_loss(hand_critic(s, lower), q_o, torch.zeros(1, 1), mask).item() == 0.0
+    # softplus variant is positive but smaller when the value moves the right way
+    right = alignment_loss(hand_critic(s, higher), q_o, up, mask, "softplus")
+    wrong = alignment_loss(hand_critic(s, lower), q_o, up, mask, "softplus")
+    assert 0 < right < wrong
+
+
+def test_alignment_gradient_flows_only_through_perturbed_action():
+    a_pert = torch.full((1, 1, 1), 0.2, requires_grad=True)
+    a_orig = torch.full((1, 1, 1), 0.5, requires_grad=True)
+    s = torch.zeros(1, 1, 3)
+    loss = alignment_loss(
+        hand_critic(s, a_pert), hand_critic(s, a_orig), torch.ones(1, 1), torch.ones(1, 1, dtype=torch.bool)
+    )
+    loss.backward()
+    assert a_pert.grad.item() < 0 and a_orig.grad is None  # raising a_pert lowers the loss
+
+
+def test_alignment_ignores_padding():
+    q_o = torch.zeros(2, 1, 2)
+    q_p = torch.tensor([[[-5.0, -1.0]], [[-5.0, -1.0]]])
+    mask = torch.tensor([[False, True]])
+    assert alignment_loss(q_p, q_o, torch.ones(1, 1), mask).item() == pytest.approx(1.0)
+
+
+def test_perturbation_respects_min_abs_and_clip():
+    g = torch.Generator().manual_seed(0)
+    rtg = torch.full((500, 4), 1.0)
+    mask = torch.ones(500, 4, dtype=torch.bool)
+    out, sign = perturb_rtg(rtg, mask, sigma=0.05, min_abs=0.2, high=1.5, per_step=False, generator=g)
+    delta = out[:, 0] - 1.0
+    up = sign[:, 0] > 0
+    assert torch.all(delta[up] > 0.2 - 1e-6) and torch.all(out <= 1.5 + 1e-6)
+    assert torch.all(delta[~up] <= -0.2 + 1e-6) and torch.all(out >= -1e-6)
+    torch.testing.assert_close(out - out[:, :1], torch.zeros_like(out))  # same shift along the sequence
+    _, s2 = perturb_rtg(torch.full((200, 4), 1.5), mask[:200], 3.0, 0.2, 1.5, False, g)
+    assert torch.all(s2 <= 0)  # nothing can go up from the ceiling
+
+
+def test_perturbation_keeps_padding_zero():
+    rtg = torch.tensor([[0.0, 0.0, 1.0, 0.9]])
+    mask = torch.tensor([[False, False, True, True]])
+    out, _ = perturb_rtg(rtg, mask, 1.0, 0.2, 10.0, False, torch.Generator().manual_seed(1))
+    assert out[0, :2].tolist() == [0.0, 0.0] and out[0, 2] - 1.0 == pytest.approx(out[0, 3].item() - 0.9)
+
+
+def test_window_targets_hand_computed():
+    r = torch.tensor([[1.0, 2.0, 3.0]])
+    g = window_targets(r, torch.tensor([10.0]), gamma=0.5)
+    # G0 = 1 + 0.5*2 + 0.25*10, G1 = 2 + 0.5*10, G2 = 10
+    torch.testing.assert_close(g, torch.tensor([[4.5, 7.0, 10.0]]))
+
+
+def test_sarsa_targets_use_min_head_and_stop_at_terminal():
+    t = sarsa_targets(torch.tensor([1.0, 1.0]), torch.tensor([1.0, 0.0]), torch.tensor([[4.0, 4.0], [2.0, 8.0]]), 0.5)
+    torch.testing.assert_close(t, torch.tensor([2.0, 1.0]))

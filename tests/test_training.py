@@ -1,0 +1,144 @@
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from core.training.checkpoint import CheckpointError, load_model
+from core.training.config import preset
+from core.training.stages import Run, run_stage
+from tests.test_behavior import run_cli
+
+
+@pytest.fixture
+def tiny_cfg():
+    return preset("tiny")
+
+
+def test_bc_reduces_loss(tiny_dataset, tiny_cfg):
+    cfg = replace(tiny_cfg, pretrain_steps=120, align_steps=0, lr=3e-3, log_every=10, save_every=1000)
+    res = run_stage("dt", "hopper", "medium", cfg)
+    log = [json.loads(line) for line in res.log_path.read_text().splitlines()]
+    first, last = log[0]["losses/bc"], np.mean([r["losses/bc"] for r in log[-3:]])
+    assert last < 0.8 * first
+
+
+def test_critic_td_loss_falls(tiny_dataset, tiny_cfg):
+    cfg = replace(tiny_cfg, critic_steps=150, critic_lr=1e-3, log_every=10)
+    res = run_stage("critic", "hopper", "medium", cfg)
+    log = [json.loads(line) for line in res.log_path.read_text().splitlines()]
+    assert np.mean([r["losses/critic"] for r in log[-3:]]) < log[0]["losses/critic"]
+
+
+def test_qalign_needs_critic_and_pretrain(tiny_dataset, tiny_cfg):
+    with pytest.raises(FileNotFoundError, match="--stage critic"):
+        run_stage("qalign", "hopper", "medium", tiny_cfg)
+
+
+def test_three_stages_then_save_load_round_trip(tiny_dataset, tiny_cfg):
+    for stage in ("critic", "dt", "qalign"):
+        res = run_stage(stage, "hopper", "medium", tiny_cfg)
+    assert res.step == tiny_cfg.total_actor_steps and "losses/align" in res.metrics
+    actor, meta = load_model(res.checkpoint)
+    assert meta["kind"] == "qalign" and meta["rtg_scale"] == 1000.0 and len(meta["obs_mean"]) == 11
+    assert meta["return_stats"]["max"] >= meta["return_stats"]["min"]
+    from safetensors.torch import load_file
+
+    stored = load_file(str(res.checkpoint.with_suffix(".safetensors")))
+    for k, v in actor.state_dict().items():
+        assert torch.equal(v, stored[k]), k
+    dt_actor, _ = load_model(Run("hopper", "medium").model_path("dt"))
+    args = [
+        torch.zeros(2, 5),
+        torch.zeros(2, 5, 11),
+        torch.zeros(2, 5, 3),
+        torch.zeros(2, 5, dtype=torch.long),
+        torch.ones(2, 5, dtype=torch.bool),
+    ]
+    assert not torch.equal(actor(*args), dt_actor(*args)), "the alignment stage changed nothing"
+
+
+class Interrupt(Exception):
+    pass
+
+
+def interrupt_at(n):
+    def progress(step, total, metrics):
+        if step == n:
+            raise Interrupt
+
+    return progress
+
+
+@pytest.mark.parametrize("stage", ["dt", "qalign"])
+def test_killed_run_resumes_to_identical_weights(tiny_dataset, tiny_cfg, roots, stage):
+    cfg = replace(tiny_cfg, pretrain_steps=10, align_steps=20, save_every=5)
+    run_stage("critic", "hopper", "medium", cfg)
+    if stage == "qalign":
+        run_stage("dt", "hopper", "medium", cfg)
+    straight = run_stage(stage, "hopper", "medium", cfg, resume=False)
+    w_straight = load_model(straight.checkpoint)[0].state_dict()
+    with pytest.raises(Interrupt):
+        run_stage(stage, "hopper", "medium", cfg, progress=interrupt_at(23), resume=False)
+    state = json.loads((Run("hopper", "medium").root / stage / "state.json").read_text())
+    assert state["step"] == 20
+    resumed = run_stage(stage, "hopper", "medium", cfg)
+    assert resumed.step == 30
+    for k, v in load_model(resumed.checkpoint)[0].state_dict().items():
+        torch.testing.assert_close(v, w_straight[k], rtol=0, atol=0)
+
+
+def test_corrupt_and_mismatched_checkpoints_fail_clearly(tiny_dataset, tiny_cfg):
+    run_stage("dt", "hopper", "medium", replace(tiny_cfg, pretrain_steps=2, align_steps=0))
+    path = Run("hopper", "medium").model_path("dt")
+    meta_path, weights = path.with_suffix(".json"), path.with_suffix(".safetensors")
+    good_meta, good_weights = meta_path.read_text(), weights.read_bytes()
+
+    weights.write_bytes(good_weights[: len(good_weights) // 2])
+    with pytest.raises(CheckpointError, match="corrupt checkpoint weights"):
+        load_model(path)
+    weights.write_bytes(good_weights)
+
+    meta_path.write_text("{not json")
+    with pytest.raises(CheckpointError, match="corrupt checkpoint metadata"):
+        load_model(path)
+
+    meta = json.loads(good_meta)
+    meta["dt_config"]["embed_dim"] = 32
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="do not match the stored config"):
+        load_model(path)
+
+    meta = json.loads(good_meta)
+    meta["format"] = "something-else"
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="is not a qalign-dt-model-v1"):
+        load_model(path)
+
+    meta_path.unlink()
+    with pytest.raises(CheckpointError, match="missing"):
+        load_model(path)
+
+
+def test_train_cli_all_stages(tiny_dataset, roots):
+    import os
+
+    for stage in ("critic", "dt", "qalign"):
+        out = run_cli(
+            "core.train",
+            "--task",
+            "hopper",
+            "--dataset",
+            "medium",
+            "--stage",
+            stage,
+            "--config",
+            "tiny",
+            "--cfg.align-steps",
+            "4",
+            env=dict(os.environ),
+        )
+        summary = json.loads(out.strip().splitlines()[-1])
+        assert summary["stage"] == stage
+    assert summary["step"] == 24 and "losses/align" in summary["metrics"]
