@@ -27,9 +27,8 @@ def test_future_tokens_do_not_change_earlier_predictions():
     model = DecisionTransformer(CFG, 4, 2).eval()
     rtg, s, a, t, m = inputs()
     base = model(rtg, s, a, t, m)
-    for field, tensor in (("rtg", rtg), ("state", s), ("action", a)):
+    for idx, field in enumerate(("rtg", "state", "action")):
         changed = [x.clone() for x in (rtg, s, a)]
-        idx = {"rtg": 0, "state": 1, "action": 2}[field]
         changed[idx][:, 4] += 5.0
         out = model(*changed, t, m)
         # predictions before step 4 unchanged; a_4 itself is never an input to its own prediction

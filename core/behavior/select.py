@@ -80,7 +80,7 @@ def select(cfg: SelectConfig) -> dict:
         "expert": levels["expert"]["mean"],
         "medium": levels["medium"]["mean"],
         "how": f"random: uniform actions, {cfg.random_episodes} episodes; expert/medium: deterministic snapshot, "
-        f"{cfg.eval_episodes} episodes from seed {FINAL_EVAL_SEED_BASE} (python -m core.behavior.select --task {task.name})",
+        f"{cfg.eval_episodes} episodes from seed {FINAL_EVAL_SEED_BASE} (core.behavior.select --task {task.name})",
     }
     MEASURED_REFERENCES.parent.mkdir(parents=True, exist_ok=True)
     MEASURED_REFERENCES.write_text(json.dumps(refs, indent=1, sort_keys=True))

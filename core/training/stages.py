@@ -198,7 +198,7 @@ class QAlign:
             torch.cat([w.mask, w.mask]),
         )
         preds = self.st.forward(both)  # (2B, K, A): original RTG, then perturbed
-        a_orig, a_pert = preds[:B], preds[B:]
+        a_orig = preds[:B]
         bc = L.bc_loss(a_orig, w.actions, w.mask)
         self.cs.critic.requires_grad_(False)  # the critic learns only from its TD loss
         q = self.cs.critic(torch.cat([w.states, w.states]), preds)  # (2, 2B, K)
