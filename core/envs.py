@@ -29,7 +29,9 @@ class TaskSpec:
     max_episode_steps: int = 1000
     """Episode limit; also the size of the DT's timestep embedding."""
     healthy_reward: float = 0.0
-    """Per-step alive bonus in the reward; the velocity mode subtracts it to map speed to reward."""
+    """Per-step alive bonus in the reward; the velocity mode adds it when mapping speed to reward."""
+    ctrl_cost_weight: float = 1e-3
+    """Gymnasium's control-cost weight (reward -= weight * |a|^2)."""
     d4rl_random: float = 0.0
     """D4RL v2 random-policy return, kept only as a familiar yardstick."""
     d4rl_expert: float = 1.0
@@ -43,6 +45,12 @@ class TaskSpec:
         """Random/expert returns measured on our setup (empty until the behaviour run wrote them)."""
         return measured_references().get(self.name, {})
 
+    def reward_for_speed(self, speed: float, mean_sq_action: float = 0.5) -> float:
+        """Per-step reward of running at ``speed`` m/s: forward reward (= x-velocity) + alive bonus - control
+        cost, with the control cost estimated at ``mean_sq_action`` per action dimension."""
+        act_dim = {"hopper": 3, "halfcheetah": 6, "walker2d": 6}[self.name]
+        return speed + self.healthy_reward - self.ctrl_cost_weight * act_dim * mean_sq_action
+
     def make(self, **kwargs) -> gym.Env:
         """Build the gymnasium environment with our episode limit."""
         return gym.make(self.gym_id, max_episode_steps=self.max_episode_steps, **kwargs)
@@ -52,7 +60,7 @@ TASKS: dict[str, TaskSpec] = {
     t.name: t
     for t in (
         TaskSpec("hopper", "Hopper-v5", healthy_reward=1.0, d4rl_random=-20.272305, d4rl_expert=3234.3),
-        TaskSpec("halfcheetah", "HalfCheetah-v5", d4rl_random=-280.178953, d4rl_expert=12135.0),
+        TaskSpec("halfcheetah", "HalfCheetah-v5", ctrl_cost_weight=0.1, d4rl_random=-280.178953, d4rl_expert=12135.0),
         TaskSpec("walker2d", "Walker2d-v5", healthy_reward=1.0, d4rl_random=1.629008, d4rl_expert=4592.3),
     )
 }

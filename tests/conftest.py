@@ -44,3 +44,15 @@ def tiny_dataset(roots):
     eps = random_episodes("hopper", 8, max_steps=25) + random_episodes("hopper", 4, max_steps=10, seed=100)
     write_dataset("qalign/hopper/medium-v0", get_task("hopper"), eps, "test", algorithm="random")
     return eps
+
+
+@pytest.fixture
+def tiny_models(tiny_dataset):
+    """Tiny DT and Q-ALIGN DT checkpoints trained on the tiny dataset (seconds)."""
+    from core.training.config import preset
+    from core.training.stages import Run, run_stage
+
+    cfg = preset("tiny")
+    for stage in ("critic", "dt", "qalign"):
+        run_stage(stage, "hopper", "medium", cfg)
+    return {k: Run("hopper", "medium").model_path(k) for k in ("dt", "qalign")}

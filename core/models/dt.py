@@ -17,8 +17,9 @@ from torch import nn
 class DTConfig:
     """Network shape; every field is stored in the checkpoint and the model is rebuilt from it."""
 
-    embed_dim: int = 128
-    """Token width. 128 trains 2-3x faster than the paper's 256 on 2 CPU cores."""
+    embed_dim: int = 64
+    """Token width (paper 256). Measured on 2 CPU cores: 64 trains 2.7x faster than 128, which buys
+    3x more steps in the same budget; BC on low-dimensional states needs steps more than width."""
     n_layers: int = 3
     """Transformer blocks (paper: 4)."""
     n_heads: int = 1

@@ -28,11 +28,11 @@ class TrainConfig:
     """Actor AdamW weight decay."""
     grad_clip: float = 1.0
     """Actor gradient-norm clip (paper 15, original DT 0.25)."""
-    warmup_steps: int = 300
+    warmup_steps: int = 500
     """Linear learning-rate warm-up, then cosine decay to 10% over all actor steps."""
-    pretrain_steps: int = 2500
+    pretrain_steps: int = 6000
     """Behaviour-cloning steps shared by both models (the DT stage's first part)."""
-    align_steps: int = 1000
+    align_steps: int = 2000
     """Steps after pre-training: BC for the baseline, the alignment stage for Q-ALIGN DT."""
     ema_decay: float = 0.995
     """EMA of the actor; the EMA weights are the target actor and the shipped model."""

@@ -1,0 +1,139 @@
+"""Evaluate checkpoints: RTG sweep, alignment metrics, velocity tracking, JSON report and plotly figures.
+
+    python -m core.evaluate --task hopper --dataset medium --models dt,qalign --episodes 5
+
+Writes ``results/<task>/<dataset>/report.json``, ``alignment.html`` (and ``velocity.html`` when
+velocity tracking runs), plus PNGs when kaleido can find a browser. Seeds are recorded in the report.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import tyro
+from tqdm import tqdm
+
+from core.envs import get_task
+from core.metrics import alignment_report, schedule_tracking_error, speed_error
+from core.paths import results_root
+from core.policy import ReturnConditionedPolicy
+from core.rollout import SweepResult, sweep, track_velocity
+from core.training.stages import Run
+
+EVAL_SEED = 100_000  # evaluation episodes: disjoint from dataset (1M+) and snapshot (10k-30k) seeds
+MODEL_LABELS = {"dt": "Decision Transformer", "qalign": "Q-ALIGN DT"}
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Controllability evaluation of trained checkpoints."""
+
+    task: str = "hopper"
+    """Task name."""
+    dataset: str = "medium"
+    """Dataset the models were trained on (quality or Minari id)."""
+    models: str = "dt,qalign"
+    """Comma-separated model kinds to evaluate side by side."""
+    seed: int = 0
+    """Training seed of the checkpoints to load."""
+    targets: tuple[float, ...] = ()
+    """Requested returns; empty = ``n_targets`` evenly spaced from the data's p5 to ``high_factor`` x its max."""
+    n_targets: int = 8
+    """Number of default targets."""
+    high_factor: float = 1.5
+    """Default targets reach this multiple of the dataset's best episode."""
+    episodes: int = 5
+    """Episodes per target."""
+    eval_seed: int = EVAL_SEED
+    """First environment reset seed; episode j uses eval_seed + j."""
+    velocity: tuple[float, ...] = ()
+    """Velocity step schedule (m/s, equal thirds of the episode); empty = (0.5, 1.5, 1.0) on HalfCheetah, none elsewhere."""
+    out: Path | None = None
+    """Output folder; default results/<task>/<dataset>."""
+
+
+def default_targets(stats: dict, n: int, high_factor: float) -> np.ndarray:
+    return np.linspace(stats["p5"], high_factor * stats["max"], n)
+
+
+def velocity_schedule(cfg: EvalConfig, steps: int) -> list[tuple[int, float]]:
+    speeds = cfg.velocity or ((0.5, 1.5, 1.0) if cfg.task == "halfcheetah" else ())
+    return [(i * steps // len(speeds), v) for i, v in enumerate(speeds)]
+
+
+def evaluate_model(cfg: EvalConfig, kind: str, targets: np.ndarray | None) -> dict:
+    task = get_task(cfg.task)
+    path = Run(task.name, cfg.dataset, cfg.seed).model_path(kind)
+    policy = ReturnConditionedPolicy.load(path)
+    stats = policy.meta["return_stats"]
+    if targets is None:
+        targets = default_targets(stats, cfg.n_targets, cfg.high_factor)
+    total = len(targets) * cfg.episodes
+    with tqdm(total=total, desc=f"{task.name} {kind} sweep", unit="ep") as bar:
+        res: SweepResult = sweep(
+            policy, task, targets, cfg.episodes, cfg.eval_seed, progress=lambda done, _n: bar.update(done - bar.n)
+        )
+    report = {
+        "checkpoint": str(path),
+        "sweep": res.to_dict(),
+        "metrics": alignment_report(res.targets, res.returns, stats["min"], stats["max"], task.d4rl_score),
+    }
+    schedule = velocity_schedule(cfg, task.max_episode_steps)
+    if schedule:
+        trace = track_velocity(policy, task, schedule, cfg.eval_seed)
+        report["velocity"] = {
+            "schedule": schedule,
+            "trace": trace.to_dict(),
+            "schedule_error": schedule_tracking_error(trace.speed, trace.target),
+            "speed_error_after_warmup": speed_error(trace.speed, trace.target),
+        }
+    return report
+
+
+def run(cfg: EvalConfig) -> dict:
+    kinds = [k.strip() for k in cfg.models.split(",") if k.strip()]
+    unknown = [k for k in kinds if k not in MODEL_LABELS]
+    if unknown or not kinds:
+        raise ValueError(f"unknown model kinds {unknown}; valid: {', '.join(MODEL_LABELS)}")
+    targets = np.asarray(cfg.targets, float) if cfg.targets else None
+    out = cfg.out or results_root() / cfg.task / cfg.dataset.replace("/", "_")
+    out.mkdir(parents=True, exist_ok=True)
+    report = {
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()},
+        "models": {k: evaluate_model(cfg, k, targets) for k in kinds},
+    }
+    (out / "report.json").write_text(json.dumps(report, indent=1))
+    from core.plots import alignment_figure, save_figure, velocity_figure
+
+    first = report["models"][kinds[0]]
+    stats = ReturnConditionedPolicy.load(first["checkpoint"]).meta["return_stats"]
+    save_figure(alignment_figure(report["models"], stats, cfg.task), out / "alignment")
+    if any("velocity" in m for m in report["models"].values()):
+        save_figure(velocity_figure(report["models"], cfg.task), out / "velocity")
+    return report
+
+
+def main(argv: list[str] | None = None) -> dict:
+    cfg = tyro.cli(EvalConfig, args=argv)
+    report = run(cfg)
+    for kind, m in report["models"].items():
+        met = m["metrics"]
+        line = {
+            "model": kind,
+            "spearman": met["all"]["spearman"],
+            "alignment_error": met["all"]["alignment_error"],
+            "best_return": met["best_return"],
+            "best_score": met.get("best_score"),
+        }
+        if "velocity" in m:
+            line["velocity_schedule_error"] = m["velocity"]["schedule_error"]
+        print(json.dumps(line))
+    return report
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

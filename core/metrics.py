@@ -1,0 +1,110 @@
+"""Controllability metrics: how closely achieved returns (or speeds) follow the requested ones.
+
+Every function takes plain arrays and documents its formula; ``alignment_report`` bundles them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks 0..n-1 with ties given their average rank."""
+    order = np.argsort(x, kind="mergesort")
+    ranks = np.empty(len(x))
+    ranks[order] = np.arange(len(x))
+    for v in np.unique(x):
+        tie = x == v
+        ranks[tie] = ranks[tie].mean()
+    return ranks
+
+
+def pearson(x: np.ndarray, y: np.ndarray) -> float:
+    """r = cov(x, y) / (std(x) std(y)); NaN when either side is constant."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if len(x) < 2 or x.std() == 0 or y.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson correlation of the ranks (ties averaged): 1 = achieved order follows requested order."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    return pearson(_ranks(x), _ranks(y))
+
+
+def alignment_error(requested: np.ndarray, achieved: np.ndarray, data_min: float, data_max: float) -> float:
+    """mean |achieved - requested| / (data_max - data_min): 0 = perfect, 1 = off by the data's whole range."""
+    span = max(float(data_max - data_min), 1e-9)
+    return float(np.mean(np.abs(np.asarray(achieved, float) - np.asarray(requested, float))) / span)
+
+
+def monotonicity_violations(requested: np.ndarray, achieved_mean: np.ndarray) -> int:
+    """Number of consecutive pairs (sorted by request) where asking for more gave a lower mean return."""
+    order = np.argsort(requested)
+    return int(np.sum(np.diff(np.asarray(achieved_mean, float)[order]) < 0))
+
+
+def slope(requested: np.ndarray, achieved: np.ndarray) -> float:
+    """Least-squares slope of achieved on requested: 1 = moves one-for-one, 0 = ignores the request."""
+    x, y = np.asarray(requested, float), np.asarray(achieved, float)
+    if len(x) < 2 or x.std() == 0:
+        return float("nan")
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def speed_error(speed: np.ndarray, target: np.ndarray, warmup: int = 100) -> float:
+    """Mean |measured speed - target speed| over steps after ``warmup`` (m/s)."""
+    speed, target = np.asarray(speed, float), np.asarray(target, float)
+    if len(speed) <= warmup:
+        return float("nan")
+    return float(np.mean(np.abs(speed[warmup:] - target[warmup:])))
+
+
+def schedule_tracking_error(speed: np.ndarray, target: np.ndarray, settle: int = 50) -> float:
+    """Mean |speed - target| over each constant segment of a step schedule, skipping its first ``settle``
+    steps (the time allowed to change pace), averaged over segments (m/s)."""
+    speed, target = np.asarray(speed, float), np.asarray(target, float)
+    starts = np.flatnonzero(np.r_[True, np.diff(target) != 0])
+    ends = np.r_[starts[1:], len(target)]
+    errs = [
+        np.mean(np.abs(speed[s + settle : e] - target[s + settle : e])) for s, e in zip(starts, ends) if e - s > settle
+    ]
+    return float(np.mean(errs)) if errs else float("nan")
+
+
+def alignment_report(targets: np.ndarray, returns: np.ndarray, data_min: float, data_max: float, score_fn=None) -> dict:
+    """Metrics of a sweep (targets (N,), returns (N, M)), over all targets and inside the data's range.
+
+    Correlations and slope use every episode (each target repeated M times); monotonicity uses the
+    per-target mean; best = highest per-target mean return.
+    """
+    targets, returns = np.asarray(targets, float), np.asarray(returns, float)
+    mean = returns.mean(axis=1)
+
+    def block(sel: np.ndarray) -> dict:
+        if sel.sum() == 0:
+            return {}
+        req = np.repeat(targets[sel], returns.shape[1])
+        ach = returns[sel].reshape(-1)
+        return {
+            "targets": int(sel.sum()),
+            "spearman": spearman(req, ach),
+            "pearson": pearson(req, ach),
+            "alignment_error": alignment_error(req, ach, data_min, data_max),
+            "slope": slope(req, ach),
+            "monotonicity_violations": monotonicity_violations(targets[sel], mean[sel]),
+        }
+
+    best = int(np.argmax(mean))
+    out = {
+        "all": block(np.ones(len(targets), bool)),
+        "in_range": block((targets >= data_min) & (targets <= data_max)),
+        "best_return": float(mean[best]),
+        "best_return_target": float(targets[best]),
+        "per_target_mean": mean.tolist(),
+        "per_target_std": returns.std(axis=1).tolist(),
+    }
+    if score_fn is not None:
+        out["best_score"] = float(score_fn(mean[best]))
+    return out

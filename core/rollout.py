@@ -1,0 +1,176 @@
+"""Roll policies out: batched RTG sweeps on gymnasium vector envs, velocity tracking, and the
+sequential one-episode-at-a-time loop that the benchmarks compare against.
+
+Rendering never happens here (see ``core.live`` for the live view): sweeps run physics only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import gymnasium as gym
+import numpy as np
+
+from core.envs import TaskSpec
+from core.policy import ReturnConditionedPolicy
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+@dataclass
+class SweepResult:
+    """Achieved returns for each requested return: ``returns[i, j]`` = target i, episode j."""
+
+    targets: np.ndarray  # (N,)
+    returns: np.ndarray  # (N, M)
+    lengths: np.ndarray  # (N, M)
+    speeds: np.ndarray  # (N, M) mean x-velocity over the episode
+    seeds: np.ndarray  # (N, M) environment reset seeds
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            k: v.tolist()
+            for k, v in (
+                ("targets", self.targets),
+                ("returns", self.returns),
+                ("lengths", self.lengths),
+                ("speeds", self.speeds),
+                ("seeds", self.seeds),
+            )
+        } | self.extra
+
+
+def step_velocity(info: dict, n: int) -> np.ndarray:
+    """x-velocity of each sub-env's last step; an env that just ended reports it under ``final_info``."""
+    vel = np.zeros(n)
+    for part in (info, info.get("final_info", {})):
+        if "x_velocity" in part:
+            vel = np.where(part["_x_velocity"], part["x_velocity"], vel)
+    return vel
+
+
+def make_vector_env(task: TaskSpec, n: int) -> gym.vector.SyncVectorEnv:
+    return gym.vector.SyncVectorEnv([task.make for _ in range(n)], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+
+
+def sweep(
+    policy: ReturnConditionedPolicy,
+    task: TaskSpec,
+    targets: list[float] | np.ndarray,
+    episodes: int,
+    seed: int,
+    progress: Progress | None = None,
+    max_steps: int | None = None,
+) -> SweepResult:
+    """All targets x episodes at once: one vector env, one batched policy forward per step.
+
+    Episode j of every target uses reset seed ``seed + j``, so targets are compared on the same starts.
+    """
+    targets = policy.clamp_targets(np.asarray(targets, dtype=np.float64))
+    N, M = len(targets), int(episodes)
+    if M < 1 or N < 1:
+        raise ValueError("a sweep needs at least one target and one episode")
+    seeds = np.tile(np.arange(seed, seed + M), (N, 1))  # (N, M)
+    env = make_vector_env(task, N * M)
+    try:
+        obs, _ = env.reset(seed=seeds.reshape(-1).tolist())
+        policy.reset(obs, np.repeat(targets, M))
+        ret, length, vel_sum = np.zeros(N * M), np.zeros(N * M, int), np.zeros(N * M)
+        alive = np.ones(N * M, bool)
+        limit = max_steps or task.max_episode_steps
+        for _ in range(limit):
+            actions = policy.act(obs)
+            obs, rewards, term, trunc, info = env.step(actions)
+            policy.observe(np.where(alive, rewards, 0.0))
+            ret += np.where(alive, rewards, 0.0)
+            vel_sum += np.where(alive, step_velocity(info, N * M), 0.0)
+            length += alive
+            finished = alive & (term | trunc)
+            alive &= ~finished
+            if progress is not None:
+                progress(int((~alive).sum()), N * M)
+            if not alive.any():
+                break
+    finally:
+        env.close()
+    shape = (N, M)
+    return SweepResult(
+        targets, ret.reshape(shape), length.reshape(shape), (vel_sum / np.maximum(length, 1)).reshape(shape), seeds
+    )
+
+
+def sweep_sequential(policy: ReturnConditionedPolicy, task: TaskSpec, targets, episodes: int, seed: int) -> np.ndarray:
+    """The original DT evaluation: one episode at a time, batch-1 forwards. Returns (N, M) returns."""
+    out = np.zeros((len(targets), episodes))
+    env = task.make()
+    try:
+        for i, target in enumerate(targets):
+            for j in range(episodes):
+                obs, _ = env.reset(seed=seed + j)
+                policy.reset(obs[None], np.array([target]))
+                done = False
+                while not done:
+                    obs, r, term, trunc, _ = env.step(policy.act(obs[None])[0])
+                    policy.observe(np.array([r]))
+                    out[i, j] += r
+                    done = term or trunc
+    finally:
+        env.close()
+    return out
+
+
+@dataclass
+class VelocityTrace:
+    target: np.ndarray  # (T,) target speed at each step
+    speed: np.ndarray  # (T,) measured x-velocity
+    reward: np.ndarray  # (T,)
+
+    def to_dict(self) -> dict:
+        return {"target": self.target.tolist(), "speed": self.speed.tolist(), "reward": self.reward.tolist()}
+
+
+def schedule_at(schedule: list[tuple[int, float]], t: int) -> float:
+    """Piecewise-constant schedule [(start_step, speed), ...] evaluated at step t."""
+    current = schedule[0][1]
+    for start, v in schedule:
+        if t >= start:
+            current = v
+    return current
+
+
+def track_velocity(
+    policy: ReturnConditionedPolicy,
+    task: TaskSpec,
+    schedule: list[tuple[int, float]],
+    seed: int,
+    steps: int | None = None,
+) -> VelocityTrace:
+    """Ask for a forward speed (constant or piecewise) by RTG = r*(v) x remaining steps (METHOD.md).
+
+    The RTG evolves as usual (minus each reward); at each schedule change it is re-anchored.
+    The speed is read from the simulator (``info['x_velocity']``), not from the reward.
+    """
+    steps = steps or task.max_episode_steps
+    env = task.make()
+    try:
+        obs, _ = env.reset(seed=seed)
+        v = schedule_at(schedule, 0)
+        policy.reset(obs[None], np.array([task.reward_for_speed(v) * steps]))
+        target, speed, reward = [], [], []
+        for t in range(steps):
+            v_t = schedule_at(schedule, t)
+            if v_t != v:
+                v = v_t
+                policy.set_rtg(np.array([task.reward_for_speed(v) * (steps - t)]))
+            obs, r, term, trunc, info = env.step(policy.act(obs[None])[0])
+            policy.observe(np.array([r]))
+            target.append(v)
+            speed.append(float(info["x_velocity"]))
+            reward.append(float(r))
+            if term or trunc:
+                break
+    finally:
+        env.close()
+    return VelocityTrace(np.array(target), np.array(speed), np.array(reward))

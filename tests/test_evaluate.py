@@ -1,0 +1,45 @@
+import json
+import os
+
+from tests.test_behavior import run_cli
+
+
+def test_evaluate_cli_writes_report_and_figures(tiny_models, roots):
+    out = run_cli(
+        "core.evaluate",
+        "--task",
+        "hopper",
+        "--dataset",
+        "medium",
+        "--models",
+        "dt,qalign",
+        "--episodes",
+        "2",
+        "--n-targets",
+        "3",
+        "--velocity",
+        "0.5",
+        "1.0",
+        env=dict(os.environ),
+    )
+    lines = [json.loads(x) for x in out.splitlines() if x.startswith("{")]
+    assert [x["model"] for x in lines] == ["dt", "qalign"]
+    folder = roots["results"] / "hopper" / "medium"
+    report = json.loads((folder / "report.json").read_text())
+    for kind in ("dt", "qalign"):
+        m = report["models"][kind]
+        assert len(m["sweep"]["targets"]) == 3 and len(m["sweep"]["returns"][0]) == 2
+        assert m["sweep"]["seeds"][0] == [100_000, 100_001]
+        rho = m["metrics"]["all"]["spearman"]
+        assert rho != rho or -1 <= rho <= 1  # NaN when a tiny model's returns do not vary
+        assert m["velocity"]["schedule"] == [[0, 0.5], [500, 1.0]]
+    assert (folder / "alignment.html").stat().st_size > 10_000 and (folder / "velocity.html").exists()
+
+
+def test_evaluate_rejects_unknown_model(tiny_models, roots):
+    import pytest
+
+    from core.evaluate import EvalConfig, run
+
+    with pytest.raises(ValueError, match="valid: dt, qalign"):
+        run(EvalConfig(models="dt,foo"))

@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+
+from core.metrics import (
+    alignment_error,
+    alignment_report,
+    monotonicity_violations,
+    pearson,
+    schedule_tracking_error,
+    slope,
+    spearman,
+    speed_error,
+)
+
+
+def test_correlations_on_hand_made_numbers():
+    x = np.array([1.0, 2.0, 3.0, 4.0])
+    assert spearman(x, np.array([10.0, 20.0, 25.0, 100.0])) == pytest.approx(1.0)  # monotone, not linear
+    assert pearson(x, np.array([10.0, 20.0, 25.0, 100.0])) < 0.95
+    assert spearman(x, -x) == pytest.approx(-1.0)
+    assert spearman(x, np.array([1.0, 1.0, 2.0, 2.0])) == pytest.approx(0.894427, abs=1e-6)  # ties averaged
+    assert np.isnan(pearson(x, np.ones(4)))
+
+
+def test_alignment_error_normalised_by_data_range():
+    assert alignment_error([100, 200], [150, 100], 0, 1000) == pytest.approx((50 + 100) / 2 / 1000)
+    assert alignment_error([5, 5], [5, 5], 0, 10) == 0.0
+
+
+def test_monotonicity_violations_counts_drops():
+    assert monotonicity_violations([3, 1, 2, 4], [30, 10, 20, 40]) == 0
+    assert monotonicity_violations([1, 2, 3, 4], [10, 5, 20, 15]) == 2
+
+
+def test_slope():
+    assert slope([0, 1, 2], [1, 3, 5]) == pytest.approx(2.0)
+    assert slope([0, 1, 2], [7, 7, 7]) == pytest.approx(0.0)
+
+
+def test_speed_errors():
+    target = np.r_[np.full(100, 0.5), np.full(100, 1.5)]
+    speed = np.r_[np.zeros(10), np.full(90, 0.6), np.full(20, 0.5), np.full(80, 1.4)]
+    assert speed_error(speed, target, warmup=10) == pytest.approx((90 * 0.1 + 20 * 1.0 + 80 * 0.1) / 190)
+    # settle of 20 skips the zeros and the lag after the step: both segments 0.1 off
+    assert schedule_tracking_error(speed, target, settle=20) == pytest.approx(0.1)
+
+
+def test_alignment_report_in_range_and_best():
+    targets = np.array([100.0, 200.0, 300.0, 500.0])
+    returns = np.array([[90, 110], [210, 190], [280, 300], [290, 310]], float)
+    rep = alignment_report(targets, returns, data_min=100, data_max=300, score_fn=lambda r: r / 10)
+    assert rep["in_range"]["targets"] == 3 and rep["all"]["targets"] == 4
+    assert rep["in_range"]["alignment_error"] == pytest.approx(10 / 200)
+    assert rep["in_range"]["monotonicity_violations"] == 0 and rep["all"]["monotonicity_violations"] == 0
+    assert rep["best_return"] == pytest.approx(300) and rep["best_score"] == pytest.approx(30)
+    assert rep["all"]["slope"] < rep["in_range"]["slope"]  # saturates beyond the data

@@ -1,0 +1,90 @@
+import numpy as np
+import pytest
+import torch
+
+from core.envs import get_task
+from core.policy import ReturnConditionedPolicy
+from core.rollout import sweep, sweep_sequential, track_velocity
+
+
+def obs_batch(n, seed=0):
+    return np.random.default_rng(seed).normal(size=(n, 11)).astype(np.float32)
+
+
+def test_batched_policy_matches_unbatched_exactly(tiny_models):
+    batched = ReturnConditionedPolicy.load(tiny_models["qalign"])
+    targets = np.array([0.1, 0.5, 1.0]) * batched.return_range[1]
+    batched.reset(obs_batch(3), targets)
+    singles = []
+    for i in range(3):
+        p = ReturnConditionedPolicy.load(tiny_models["qalign"])
+        p.reset(obs_batch(3)[i : i + 1], targets[i : i + 1])
+        singles.append(p)
+    for t in range(25):  # longer than the context window, so the window slides
+        obs = obs_batch(3, seed=t + 1)
+        a = batched.act(obs)
+        rewards = np.array([1.0, 2.0, 3.0]) * t
+        batched.observe(rewards)
+        for i, p in enumerate(singles):
+            ai = p.act(obs[i : i + 1])
+            np.testing.assert_allclose(a[i], ai[0], atol=1e-6, rtol=0)
+            p.observe(rewards[i : i + 1])
+
+
+def test_rtg_decreases_by_scaled_reward_and_reanchors(tiny_models):
+    p = ReturnConditionedPolicy.load(tiny_models["dt"])
+    p.scale = 100.0  # keep the numbers readable; the tiny dataset's best return is small
+    p.meta["return_stats"]["max"] = 2000.0
+    p.reset(obs_batch(2), np.array([1000.0, 2000.0]))
+    p.act(obs_batch(2))
+    p.observe(np.array([10.0, 20.0]))
+    torch.testing.assert_close(p.rtg_now, torch.tensor([9.9, 19.8]))
+    p.act(obs_batch(2))
+    window_before = p.rtg.clone()
+    p.set_target(np.array([1500.0, 2000.0]), return_so_far=np.array([10.0, 20.0]), index=None)
+    # remaining = target - return so far; the whole context shifts by the same amount
+    torch.testing.assert_close(p.rtg_now, torch.tensor([14.9, 19.8]))
+    torch.testing.assert_close(p.rtg[:, -2:] - window_before[:, -2:], torch.tensor([[5.0, 5.0], [0.0, 0.0]]))
+    assert torch.all(p.rtg[~p.mask] == 0)  # padding untouched
+    p.set_rtg(np.array([50.0]), index=np.array([1]))
+    assert p.rtg_now[1].item() == pytest.approx(0.5) and p.rtg_now[0].item() == pytest.approx(14.9)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -50.0, 1e9])
+def test_bad_targets_are_clamped_with_warning(tiny_models, bad):
+    p = ReturnConditionedPolicy.load(tiny_models["dt"])
+    with pytest.warns(UserWarning, match="clamped"):
+        p.reset(obs_batch(1), np.array([bad]))
+    hi = 3.0 * max(p.return_range[1], 1.0)
+    assert 0.0 <= p.rtg_now.item() * p.scale <= hi + 1e-3
+    assert np.isfinite(p.act(obs_batch(1))).all()
+
+
+def test_target_count_must_match(tiny_models):
+    p = ReturnConditionedPolicy.load(tiny_models["dt"])
+    with pytest.raises(ValueError, match="2 targets for 3 episodes"):
+        p.reset(obs_batch(3), np.array([1.0, 2.0]))
+
+
+def test_batched_sweep_equals_sequential_loop(tiny_models):
+    task = get_task("hopper")
+    p = ReturnConditionedPolicy.load(tiny_models["qalign"])
+    targets = [0.2 * p.return_range[1], 1.5 * p.return_range[1]]
+    res = sweep(p, task, targets, episodes=2, seed=7)
+    seq = sweep_sequential(p, task, targets, episodes=2, seed=7)
+    np.testing.assert_allclose(res.returns, seq, rtol=1e-4)
+    assert res.seeds.tolist() == [[7, 8], [7, 8]] and np.all(res.lengths > 0)
+
+
+def test_sweep_rejects_empty(tiny_models):
+    p = ReturnConditionedPolicy.load(tiny_models["dt"])
+    with pytest.raises(ValueError, match="at least one"):
+        sweep(p, get_task("hopper"), [], episodes=2, seed=0)
+
+
+def test_velocity_trace_follows_schedule(tiny_models):
+    p = ReturnConditionedPolicy.load(tiny_models["dt"])
+    trace = track_velocity(p, get_task("hopper"), [(0, 0.5), (5, 1.5)], seed=0, steps=10)
+    n = len(trace.speed)
+    assert n >= 1 and len(trace.target) == n
+    assert trace.target[0] == 0.5 and (n <= 5 or trace.target[5] == 1.5)
