@@ -13,21 +13,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 import gradio as gr  # noqa: E402
 
 import core  # noqa: E402,F401  (headless MuJoCo before anything imports it)
+from app import catalog, text  # noqa: E402
+from app.alignment_tab import build_alignment_tab, show_precomputed  # noqa: E402
+from app.episode_tab import build_episode_tab  # noqa: E402
 from app.status import build_status_tab  # noqa: E402
 
-TITLE = "Return-conditioned control: Q-ALIGN DT vs Decision Transformer"
-INTRO = (
-    "Ask a robot for a return (or a speed) and watch how closely it delivers. "
-    "The dashboard is being built; this page lists what is installed so far."
-)
+MAX_QUEUE = 32  # waiting requests beyond this are refused with a message instead of piling up
 
 
 def build_app() -> gr.Blocks:
-    with gr.Blocks(title=TITLE) as demo:
-        gr.Markdown(f"# {TITLE}\n{INTRO}")
+    models = catalog.available()
+    with gr.Blocks(title=text.TITLE) as demo:
+        gr.Markdown(f"# {text.TITLE}\n{text.INTRO}")
+        if not models:
+            gr.Markdown(text.NO_MODELS)
+        build_episode_tab("return", models)
+        build_episode_tab("velocity", models)
+        task, dataset, plot, table = build_alignment_tab(models)
         build_status_tab()
-    return demo
+        demo.load(show_precomputed, [task, dataset], [plot, table], api_visibility="private")
+    return demo.queue(default_concurrency_limit=2, max_size=MAX_QUEUE)
 
 
 if __name__ == "__main__":
-    build_app().queue(default_concurrency_limit=2).launch()
+    build_app().launch(show_error=False)

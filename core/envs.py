@@ -32,6 +32,8 @@ class TaskSpec:
     """Per-step alive bonus in the reward; the velocity mode adds it when mapping speed to reward."""
     ctrl_cost_weight: float = 1e-3
     """Gymnasium's control-cost weight (reward -= weight * |a|^2)."""
+    dt: float = 0.008
+    """Simulated seconds per environment step (frame_skip x timestep)."""
     d4rl_random: float = 0.0
     """D4RL v2 random-policy return, kept only as a familiar yardstick."""
     d4rl_expert: float = 1.0
@@ -60,7 +62,9 @@ TASKS: dict[str, TaskSpec] = {
     t.name: t
     for t in (
         TaskSpec("hopper", "Hopper-v5", healthy_reward=1.0, d4rl_random=-20.272305, d4rl_expert=3234.3),
-        TaskSpec("halfcheetah", "HalfCheetah-v5", ctrl_cost_weight=0.1, d4rl_random=-280.178953, d4rl_expert=12135.0),
+        TaskSpec(
+            "halfcheetah", "HalfCheetah-v5", ctrl_cost_weight=0.1, dt=0.05, d4rl_random=-280.178953, d4rl_expert=12135.0
+        ),
         TaskSpec("walker2d", "Walker2d-v5", healthy_reward=1.0, d4rl_random=1.629008, d4rl_expert=4592.3),
     )
 }

@@ -1,0 +1,59 @@
+"""What the dashboard can show: the shipped checkpoints, found on disk, and cached loaders for them."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from core.paths import checkpoints_root
+from core.policy import ReturnConditionedPolicy
+from core.training.checkpoint import load_model
+
+MODEL_NAMES = {"qalign": "Q-ALIGN DT", "dt": "Decision Transformer"}
+CHOICE_BOTH = "Both, side by side"
+
+
+def available() -> dict[str, dict[str, list[str]]]:
+    """{task: {dataset: [kinds]}} for every checkpoint folder holding a ``model.json``."""
+    out: dict[str, dict[str, list[str]]] = {}
+    root = checkpoints_root()
+    for meta in sorted(root.glob("*/*/*/model.json")):
+        kind, dataset, task = meta.parent.name, meta.parent.parent.name, meta.parent.parent.parent.name
+        if task == "behavior" or kind not in MODEL_NAMES:
+            continue
+        out.setdefault(task, {}).setdefault(dataset, []).append(kind)
+    return out
+
+
+def model_path(task: str, dataset: str, kind: str) -> Path:
+    return checkpoints_root() / task / dataset / kind / "model"
+
+
+@lru_cache(maxsize=16)
+def _load(path: str):
+    return load_model(Path(path))
+
+
+def policy(task: str, dataset: str, kind: str) -> ReturnConditionedPolicy:
+    """A fresh policy object (its context is per rollout) over cached weights."""
+    path = model_path(task, dataset, kind)
+    if not path.with_suffix(".json").exists():
+        raise FileNotFoundError(f"no {MODEL_NAMES.get(kind, kind)} checkpoint for {task}/{dataset}")
+    actor, meta = _load(str(path))
+    return ReturnConditionedPolicy(actor, dict(meta))
+
+
+def return_stats(task: str, dataset: str) -> dict:
+    """The dataset's return statistics, from whichever model of the pair is present."""
+    for kind in MODEL_NAMES:
+        p = model_path(task, dataset, kind).with_suffix(".json")
+        if p.exists():
+            return json.loads(p.read_text())["return_stats"]
+    raise FileNotFoundError(f"no checkpoint for {task}/{dataset}")
+
+
+def precomputed_sweep(task: str, dataset: str) -> dict | None:
+    """The alignment sweep shipped beside the checkpoints (``sweep.json``), if any."""
+    p = checkpoints_root() / task / dataset / "sweep.json"
+    return json.loads(p.read_text()) if p.exists() else None

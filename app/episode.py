@@ -1,0 +1,207 @@
+"""Episode handlers shared by the return and velocity tabs: run live, retarget, stop, export video.
+
+Plain functions over ``core``; the tabs wire them to components. Per-user state lives in a
+``LiveSession`` kept in ``gr.State``, never in module globals.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import plotly.graph_objects as go
+
+from app import catalog
+from core.envs import get_task
+from core.live import LiveControl, live_rollout
+
+FRAME_SIZE = 320  # px per model; software rendering measured ~2x faster than 480
+VIDEO_FPS = 30  # simulated time plays at real speed: render every round(1 / (30 * dt)) steps
+PLOT_EVERY = 10  # refresh the plot every 10 frames
+MAX_SPEED = 15.0
+
+
+@dataclass
+class LiveSession:
+    """One user's live episode: its control knobs, traces and the recorded video."""
+
+    control: LiveControl = field(default_factory=LiveControl)
+    trace: dict = field(default_factory=dict)
+    video: str | None = None
+    summary: dict = field(default_factory=dict)
+
+
+def frame_skip(spec) -> int:
+    """Physics steps per rendered frame so the view plays near real time at ~30 fps (Hopper 4, HalfCheetah 1)."""
+    return max(1, round(1 / (VIDEO_FPS * spec.dt)))
+
+
+def model_kinds(choice: str) -> list[str]:
+    if choice == catalog.CHOICE_BOTH:
+        return ["dt", "qalign"]
+    by_name = {v: k for k, v in catalog.MODEL_NAMES.items()}
+    if choice not in by_name:
+        raise gr.Error(f"unknown model {choice!r}; choose one of {list(by_name) + [catalog.CHOICE_BOTH]}")
+    return [by_name[choice]]
+
+
+def load_policies(task: str, dataset: str, choice: str) -> dict:
+    try:
+        get_task(task)
+        return {k: catalog.policy(task, dataset, k) for k in model_kinds(choice)}
+    except (FileNotFoundError, ValueError) as err:
+        raise gr.Error(str(err)) from err
+
+
+def checked_number(value, name: str, lo: float, hi: float, default: float) -> float:
+    """Clamp to [lo, hi]; empty or non-finite -> default. Any change is shown as a warning."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = float("nan")
+    if not math.isfinite(v):
+        gr.Warning(f"{name} was empty or not a number; using {default:g}")
+        return default
+    if v < lo or v > hi:
+        c = min(max(v, lo), hi)
+        gr.Warning(f"{name} {v:g} is outside [{lo:g}, {hi:g}]; clamped to {c:g}")
+        return c
+    return v
+
+
+def trace_figure(trace: dict, mode: str, target_label: str) -> go.Figure:
+    fig = go.Figure()
+    x = trace.get("t", [])
+    key, unit = ("return", "return so far") if mode == "return" else ("speed", "forward speed (m/s)")
+    fig.add_trace(go.Scatter(x=x, y=trace.get("target", []), name=target_label, line={"color": "black", "dash": "dot"}))
+    for kind, name in catalog.MODEL_NAMES.items():
+        if f"{kind}:{key}" in trace:
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=trace[f"{kind}:{key}"],
+                    name=name,
+                    line={"color": {"dt": "#7f7f7f", "qalign": "#d62728"}[kind]},
+                )
+            )
+    fig.update_layout(
+        xaxis_title="step",
+        yaxis_title=unit,
+        template="plotly_white",
+        height=320,
+        margin={"l": 50, "r": 10, "t": 30, "b": 40},
+        legend={"orientation": "h", "y": 1.15},
+    )
+    return fig
+
+
+def overlay(frame: np.ndarray, lines: list[str]) -> np.ndarray:
+    """Draw text on a frame for the exported video."""
+    from PIL import Image, ImageDraw
+
+    img = Image.fromarray(frame)
+    draw = ImageDraw.Draw(img)
+    for i, line in enumerate(lines):
+        draw.text((6, 4 + 13 * i), line, fill=(255, 255, 255), stroke_width=2, stroke_fill=(0, 0, 0))
+    return np.asarray(img)
+
+
+def summary_markdown(task: str, mode: str, target: float, stats: dict) -> str:
+    spec = get_task(task)
+    rows = []
+    for kind, s in stats.items():
+        name = catalog.MODEL_NAMES[kind]
+        if mode == "return":
+            err = s["return"] - target
+            rows.append(
+                f"| {name} | {target:,.0f} | {s['return']:,.0f} | {err:+,.0f} | {spec.d4rl_score(s['return']):.1f} |"
+            )
+        else:
+            rows.append(
+                f"| {name} | {target:.2f} m/s | {s['mean_speed']:.2f} m/s | {s['mean_speed'] - target:+.2f} | {s['return']:,.0f} |"
+            )
+    head = (
+        "| model | requested return | achieved | error | D4RL-normalised score |\n|---|---|---|---|---|"
+        if mode == "return"
+        else "| model | target speed | mean speed | error | return |\n|---|---|---|---|---|"
+    )
+    return head + "\n" + "\n".join(rows)
+
+
+def run_episode(task: str, dataset: str, choice: str, target, seed, mode: str, session: LiveSession | None):
+    """Generator: (frame, plot, summary, session) while the episode runs."""
+    session = session if isinstance(session, LiveSession) else LiveSession()
+    policies = load_policies(task, dataset, choice)
+    spec = get_task(task)
+    stats = catalog.return_stats(task, dataset)
+    if mode == "return":
+        hi = 2.0 * stats["max"]
+        target = checked_number(target, "Requested return", 0.0, hi, stats["p50"])
+    else:
+        target = checked_number(target, "Target speed", 0.0, MAX_SPEED, 1.0)
+    seed = int(checked_number(seed, "Seed", 0, 2**31 - 1, 0))
+    session.control = LiveControl(mode=mode, target=target)
+    session.trace = {"t": [], "target": []}
+    session.video, session.summary = None, {}
+    video_path = Path(tempfile.mkdtemp(prefix="qdt-")) / f"{task}-{mode}.mp4"
+    import imageio.v2 as imageio
+
+    skip = frame_skip(spec)
+    writer = imageio.get_writer(video_path, fps=round(1 / (spec.dt * skip)), macro_block_size=16)
+    speeds = {k: [] for k in policies}
+    n_frames, step = 0, None
+    try:
+        for step in live_rollout(policies, spec, session.control, seed, size=FRAME_SIZE, frame_skip=skip):
+            tr = session.trace
+            tr["t"].append(step.t)
+            tr["target"].append(step.target)
+            for k, s in step.stats.items():
+                tr.setdefault(f"{k}:return", []).append(s["return"])
+                tr.setdefault(f"{k}:speed", []).append(s["speed"])
+                if not s["done"]:
+                    speeds[k].append(s["speed"])
+            if step.frame is None:
+                continue
+            n_frames += 1
+            label = f"target {step.target:,.0f}" if mode == "return" else f"target {step.target:.2f} m/s"
+            lines = [f"t={step.t}  {label}"] + [
+                f"{catalog.MODEL_NAMES[k]}: return {s['return']:,.0f}" for k, s in step.stats.items()
+            ]
+            writer.append_data(overlay(step.frame, lines))
+            plot = trace_figure(session.trace, mode, "requested") if n_frames % PLOT_EVERY == 1 else gr.skip()
+            yield step.frame, plot, gr.skip(), session
+    finally:
+        writer.close()
+    if step is None:
+        raise gr.Error("the episode produced no steps")
+    final = {k: {**s, "mean_speed": float(np.mean(speeds[k])) if speeds[k] else 0.0} for k, s in step.stats.items()}
+    session.video, session.summary = str(video_path), {"task": task, "mode": mode, "target": step.target, **final}
+    yield (
+        step.frame,
+        trace_figure(session.trace, mode, "requested"),
+        summary_markdown(task, mode, step.target, final),
+        session,
+    )
+
+
+def set_target(value, session: LiveSession | None) -> None:
+    """Move the target of the running episode (re-anchors its RTG)."""
+    if isinstance(session, LiveSession):
+        lo, hi = (0.0, MAX_SPEED) if session.control.mode == "velocity" else (0.0, float("inf"))
+        session.control.set_target(checked_number(value, "Target", lo, hi, session.control.target))
+
+
+def stop(session: LiveSession | None) -> str:
+    if isinstance(session, LiveSession):
+        session.control.stop = True
+    return "Stopped."
+
+
+def download_video(session: LiveSession | None) -> str:
+    if not isinstance(session, LiveSession) or not session.video or not Path(session.video).exists():
+        raise gr.Error("No finished episode to export yet: run one first.")
+    return session.video

@@ -1,0 +1,34 @@
+"""Words shown in the dashboard, kept apart from the logic."""
+
+TITLE = "Return-conditioned control: Q-ALIGN DT vs Decision Transformer"
+
+INTRO = """
+Ask a simulated robot for a **return** (the total reward of an episode: roughly, how far and how
+well it moves in 1000 steps) or for a **speed**, and watch how closely it delivers.
+
+A *Decision Transformer* (DT) is trained to imitate a dataset, conditioned on the **return-to-go
+(RTG)**: the reward still to be collected. At run time you choose the RTG, and after each step the
+reward just earned is subtracted. A plain DT often ignores the request above what the data shows;
+**Q-ALIGN DT** adds a critic so that asking for more yields higher-valued actions. Both models here
+were trained by us on the same data, with the same network and budget.
+
+**What to look for:** on the *Alignment* tab, a controllable policy follows the dotted diagonal
+inside the shaded data range; in a live episode, the coloured line should end near the dotted target.
+"""
+
+RETURN_HELP = (
+    "Requested return for the whole episode. The shaded band on the Alignment tab is the "
+    "range of returns in the training data; the slider goes to twice its best episode."
+)
+VELOCITY_HELP = (
+    "Target forward speed in m/s. The request is turned into an RTG "
+    "(reward per step at that speed x steps left); move the slider while the episode runs "
+    "and the RTG is re-anchored."
+)
+ALIGNMENT_HELP = (
+    "Achieved vs requested return, mean and standard deviation over evaluation episodes. "
+    "The precomputed curves ship with the checkpoints; the button below reruns a smaller sweep live."
+)
+NO_MODELS = (
+    "No trained checkpoints were found under `checkpoints/`. Train them with `python -m core.train ...` (see README)."
+)

@@ -1,0 +1,116 @@
+"""Rollout speed on this machine, measured side by side in one run:
+
+1. sweep throughput: the batched vector-env sweep vs the sequential one-episode-at-a-time loop
+   (the original DT evaluation), same targets, episodes and seeds;
+2. policy overhead: env steps/s with the policy vs raw MuJoCo steps/s with random actions;
+3. live view: time to first frame and frames per second of the live generator, per size.
+
+    python benchmarks/rollout_speed.py [--checkpoint checkpoints/hopper/medium/qalign/model]
+
+Without a checkpoint, an untrained actor of the cpu preset's shape is used (speed does not depend
+on the weights). Episodes are capped at --steps so the sequential loop finishes quickly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import core  # noqa: E402,F401
+from core.envs import get_task  # noqa: E402
+from core.live import LiveControl, live_rollout  # noqa: E402
+from core.models.dt import DecisionTransformer  # noqa: E402
+from core.policy import ReturnConditionedPolicy  # noqa: E402
+from core.rollout import sweep, sweep_sequential  # noqa: E402
+from core.training.config import preset  # noqa: E402
+
+
+def load_policy(checkpoint: str | None, task) -> ReturnConditionedPolicy:
+    if checkpoint:
+        return ReturnConditionedPolicy.load(checkpoint)
+    env = task.make()
+    obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
+    meta = {
+        "rtg_scale": 1000.0,
+        "obs_mean": [0.0] * obs_dim,
+        "obs_std": [1.0] * obs_dim,
+        "return_stats": {"min": 0.0, "max": 3000.0},
+    }
+    return ReturnConditionedPolicy(DecisionTransformer(preset("cpu").dt, obs_dim, act_dim), meta)
+
+
+def raw_steps_per_s(task, steps: int) -> float:
+    env = task.make()
+    env.reset(seed=0)
+    a = env.action_space
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        _, _, term, trunc, _ = env.step(a.sample())
+        if term or trunc:
+            env.reset()
+    return steps / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--task", default="hopper")
+    ap.add_argument("--checkpoint", default=None)
+    ap.add_argument("--targets", type=int, default=4)
+    ap.add_argument("--episodes", type=int, default=4)
+    ap.add_argument("--steps", type=int, default=200, help="episode cap for the sweep comparison")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    task = get_task(args.task)
+    policy = load_policy(args.checkpoint, task)
+    targets = np.linspace(500, 3000, args.targets)
+
+    import dataclasses
+
+    capped = dataclasses.replace(task, max_episode_steps=args.steps)
+    t0 = time.perf_counter()
+    res = sweep(policy, capped, targets, args.episodes, seed=0)
+    t_batched = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    seq = sweep_sequential(policy, capped, targets, args.episodes, seed=0)
+    t_seq = time.perf_counter() - t0
+    same = np.allclose(res.returns, seq, rtol=1e-4)
+    n_steps = int(res.lengths.sum())
+    print(
+        f"sweep {args.targets} targets x {args.episodes} episodes (<= {args.steps} steps): batched {t_batched:.2f}s, "
+        f"sequential {t_seq:.2f}s -> speed-up {t_seq / t_batched:.1f}x (same returns: {same})"
+    )
+
+    raw = raw_steps_per_s(task, 3000)
+    print(
+        f"policy overhead: batched sweep {n_steps / t_batched:,.0f} env steps/s, sequential {n_steps / t_seq:,.0f}, "
+        f"raw MuJoCo {raw:,.0f} (batched/raw = {n_steps / t_batched / raw:.2f})"
+    )
+
+    for size, skip in ((240, 4), (320, 4), (480, 4)):
+        for n_models in (1, 2):
+            pols = {f"m{i}": load_policy(args.checkpoint, task) for i in range(n_models)}
+            ctl = LiveControl(target=2000.0)
+            t0 = time.perf_counter()
+            first, frames = None, 0
+            for step in live_rollout(pols, task, ctl, seed=0, size=size, frame_skip=skip, max_steps=160):
+                if step.frame is not None:
+                    frames += 1
+                    if first is None:
+                        first = time.perf_counter() - t0
+            total = time.perf_counter() - t0
+            print(
+                f"live {size}px x{n_models} model(s), frame every {skip} steps: first frame {first:.2f}s, "
+                f"{frames / total:.1f} frames/s, {160 / total:.0f} sim steps/s"
+            )
+
+
+if __name__ == "__main__":
+    main()

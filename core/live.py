@@ -1,0 +1,107 @@
+"""Live rollout for the dashboard: one episode (or two models side by side on the same seed) that
+yields rendered frames plus per-step numbers, and takes target changes while it runs.
+
+Physics and the policy run every step; rendering (software EGL, the slow part) only every
+``frame_skip`` steps, so the view stays smooth on 2 CPU cores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from core.envs import TaskSpec
+from core.policy import ReturnConditionedPolicy
+
+
+@dataclass
+class LiveControl:
+    """Mutable knobs shared between a running episode and the UI (one per user session)."""
+
+    mode: Literal["return", "velocity"] = "return"
+    target: float = 0.0
+    """Requested total return (return mode) or forward speed in m/s (velocity mode)."""
+    stop: bool = False
+    version: int = 0
+    """Bumped by ``set_target`` so the rollout notices a change."""
+
+    def set_target(self, value: float) -> None:
+        self.target = float(value)
+        self.version += 1
+
+
+@dataclass
+class LiveStep:
+    t: int
+    frame: np.ndarray | None  # (H, n_models * W, 3) uint8, None on steps that were not rendered
+    target: float
+    stats: dict[str, dict] = field(default_factory=dict)
+    """Per model: reward, return so far, rtg (raw), speed, done."""
+
+
+def _rtg_for(control: LiveControl, task: TaskSpec, ret_so_far: float, t: int) -> float:
+    if control.mode == "velocity":
+        return task.reward_for_speed(control.target) * (task.max_episode_steps - t)
+    return control.target - ret_so_far
+
+
+def live_rollout(
+    policies: dict[str, ReturnConditionedPolicy],
+    task: TaskSpec,
+    control: LiveControl,
+    seed: int,
+    size: int = 320,
+    frame_skip: int = 4,
+    max_steps: int | None = None,
+) -> Iterator[LiveStep]:
+    """Run all ``policies`` on environments reset with the same seed; yield every step, with a frame
+    every ``frame_skip`` steps. Stops at ``max_steps``, when every episode ended, or on ``control.stop``."""
+    names = list(policies)
+    envs = [task.make(render_mode="rgb_array", width=size, height=size) for _ in names]
+    try:
+        obs = [env.reset(seed=seed)[0] for env in envs]
+        for name, o in zip(names, obs):
+            policies[name].reset(o[None], np.array([max(_rtg_for(control, task, 0.0, 0), 0.0)]))
+        ret = dict.fromkeys(names, 0.0)
+        done = dict.fromkeys(names, False)
+        last = dict.fromkeys(names, {"reward": 0.0, "speed": 0.0})
+        seen_version = control.version
+        frames = {n: env.render() for n, env in zip(names, envs)}
+        limit = min(max_steps or task.max_episode_steps, task.max_episode_steps)
+        for t in range(limit):
+            if control.stop or all(done.values()):
+                break
+            if control.version != seen_version:  # the user moved the target: re-anchor every episode
+                seen_version = control.version
+                for n in names:
+                    if not done[n]:
+                        policies[n].set_rtg(np.array([_rtg_for(control, task, ret[n], t)]))
+            for i, n in enumerate(names):
+                if done[n]:
+                    continue
+                o, r, term, trunc, info = envs[i].step(policies[n].act(obs[i][None])[0])
+                policies[n].observe(np.array([r]))
+                obs[i], ret[n], done[n] = o, ret[n] + r, term or trunc
+                last[n] = {"reward": float(r), "speed": float(info["x_velocity"])}
+            render = t % frame_skip == 0 or all(done.values())
+            if render:
+                for i, n in enumerate(names):
+                    if not done[n] or t % frame_skip == 0:
+                        frames[n] = envs[i].render()
+            stats = {
+                n: {
+                    **last[n],
+                    "return": float(ret[n]),
+                    "rtg": float(policies[n].rtg_now[0]) * policies[n].scale,
+                    "done": done[n],
+                }
+                for n in names
+            }
+            frame = np.concatenate([frames[n] for n in names], axis=1) if render else None
+            yield LiveStep(t, frame, control.target, stats)
+    finally:
+        for env in envs:
+            env.close()

@@ -1,0 +1,31 @@
+import numpy as np
+
+from core.envs import get_task
+from core.live import LiveControl, live_rollout
+from core.policy import ReturnConditionedPolicy
+
+
+def test_live_rollout_side_by_side_frames_and_retarget(tiny_models):
+    pols = {k: ReturnConditionedPolicy.load(p) for k, p in tiny_models.items()}
+    ctl = LiveControl(mode="return", target=20.0)
+    steps = []
+    for step in live_rollout(pols, get_task("hopper"), ctl, seed=3, size=64, frame_skip=2, max_steps=12):
+        steps.append(step)
+        if step.t == 4:
+            ctl.set_target(5.0)
+    assert steps[0].frame.shape == (64, 128, 3) and steps[0].frame.dtype == np.uint8
+    assert steps[1].frame is None or steps[1].stats["dt"]["done"]
+    alive = [s for s in steps if not s.stats["qalign"]["done"]]
+    if len(alive) > 6:  # re-anchored: remaining RTG = new target - return so far
+        s = alive[6]
+        assert abs(s.stats["qalign"]["rtg"] - (5.0 - s.stats["qalign"]["return"])) < 1e-3
+
+
+def test_live_rollout_stops_when_asked(tiny_models):
+    pols = {"dt": ReturnConditionedPolicy.load(tiny_models["dt"])}
+    ctl = LiveControl(mode="velocity", target=1.0)
+    n = 0
+    for step in live_rollout(pols, get_task("hopper"), ctl, seed=0, size=32, max_steps=50):
+        n += 1
+        ctl.stop = step.t >= 2
+    assert n == 3
