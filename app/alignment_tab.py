@@ -47,7 +47,7 @@ def show_precomputed(task: str, dataset: str):
     return alignment_figure(data["models"], stats, task), metrics_table(data["models"], stats, task) + note
 
 
-def quick_sweep(task: str, dataset: str, n_targets, episodes, progress=gr.Progress()):
+def quick_sweep(task: str, dataset: str, n_targets, episodes, progress=gr.Progress()):  # noqa: B008  (the Gradio idiom)
     """Sweep both models live; returns the figure, the metrics table and CSV + JSON files."""
     n_targets = int(checked_number(n_targets, "Targets", 2, MAX_TARGETS, 6))
     episodes = int(checked_number(episodes, "Episodes per target", 1, MAX_EPISODES, 2))

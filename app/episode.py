@@ -133,7 +133,7 @@ def summary_markdown(task: str, mode: str, target: float, stats: dict) -> str:
 
 
 def run_episode(task: str, dataset: str, choice: str, target, seed, mode: str, session: LiveSession | None):
-    """Generator: (frame, plot, summary, session) while the episode runs."""
+    """Generator: (frame, plot, summary, video, session) while the episode runs; the video path comes last."""
     session = session if isinstance(session, LiveSession) else LiveSession()
     policies = load_policies(task, dataset, choice)
     spec = get_task(task)
@@ -173,19 +173,15 @@ def run_episode(task: str, dataset: str, choice: str, target, seed, mode: str, s
             ]
             writer.append_data(overlay(step.frame, lines))
             plot = trace_figure(session.trace, mode, "requested") if n_frames % PLOT_EVERY == 1 else gr.skip()
-            yield step.frame, plot, gr.skip(), session
+            yield step.frame, plot, gr.skip(), gr.skip(), session
     finally:
         writer.close()
     if step is None:
         raise gr.Error("the episode produced no steps")
     final = {k: {**s, "mean_speed": float(np.mean(speeds[k])) if speeds[k] else 0.0} for k, s in step.stats.items()}
     session.video, session.summary = str(video_path), {"task": task, "mode": mode, "target": step.target, **final}
-    yield (
-        step.frame,
-        trace_figure(session.trace, mode, "requested"),
-        summary_markdown(task, mode, step.target, final),
-        session,
-    )
+    summary = summary_markdown(task, mode, step.target, final)
+    yield step.frame, trace_figure(session.trace, mode, "requested"), summary, session.video, session
 
 
 def set_target(value, session: LiveSession | None) -> None:
@@ -199,9 +195,3 @@ def stop(session: LiveSession | None) -> str:
     if isinstance(session, LiveSession):
         session.control.stop = True
     return "Stopped."
-
-
-def download_video(session: LiveSession | None) -> str:
-    if not isinstance(session, LiveSession) or not session.video or not Path(session.video).exists():
-        raise gr.Error("No finished episode to export yet: run one first.")
-    return session.video

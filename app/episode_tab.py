@@ -45,11 +45,11 @@ def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]]) -> Non
                 with gr.Row():
                     run = gr.Button("Run episode", variant="primary")
                     stop = gr.Button("Stop", variant="stop")
-                video_btn = gr.DownloadButton("Download video (MP4)")
             with gr.Column(scale=2):
                 frame = gr.Image(label="Live view", type="numpy", height=340, interactive=False)
                 plot = gr.Plot(label="Return so far vs requested" if mode == "return" else "Speed vs target")
                 summary = gr.Markdown()
+                video = gr.File(label="Episode video (MP4, requested and achieved numbers overlaid)", interactive=False)
 
         def on_task(t):
             ds = sorted(models.get(t, {}))
@@ -70,14 +70,13 @@ def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]]) -> Non
         event = run.click(
             run_fn,
             [task, dataset, choice, target, seed, session],
-            [frame, plot, summary, session],
+            [frame, plot, summary, video, session],
             api_name=f"run_{mode}",
             concurrency_limit=2,
             concurrency_id="episodes",
         )
         target.change(episode.set_target, [target, session], None, api_name=f"set_{mode}_target", queue=False)
         stop.click(episode.stop, session, summary, cancels=[event], api_name=f"stop_{mode}", queue=False)
-        video_btn.click(episode.download_video, session, video_btn, api_name=f"video_{mode}")
         if mode == "return" and task0:
             gr.Examples(
                 examples=[

@@ -54,6 +54,8 @@ class EvalConfig:
     """Velocity step schedule (m/s, equal thirds of the episode); empty = (0.5, 1.5, 1.0) on HalfCheetah, none elsewhere."""
     out: Path | None = None
     """Output folder; default results/<task>/<dataset>."""
+    ship: bool = False
+    """Also write the sweep beside the checkpoints (checkpoints/<task>/<dataset>/sweep.json) for the dashboard."""
 
 
 def default_targets(stats: dict, n: int, high_factor: float) -> np.ndarray:
@@ -107,6 +109,8 @@ def run(cfg: EvalConfig) -> dict:
         "models": {k: evaluate_model(cfg, k, targets) for k in kinds},
     }
     (out / "report.json").write_text(json.dumps(report, indent=1))
+    if cfg.ship:
+        ship_sweep(cfg, report, " ".join(["python -m core.evaluate", *sys.argv[1:]]) if sys.argv[1:] else "")
     from core.plots import alignment_figure, save_figure, velocity_figure
 
     first = report["models"][kinds[0]]
@@ -115,6 +119,23 @@ def run(cfg: EvalConfig) -> dict:
     if any("velocity" in m for m in report["models"].values()):
         save_figure(velocity_figure(report["models"], cfg.task), out / "velocity")
     return report
+
+
+def ship_sweep(cfg: EvalConfig, report: dict, command: str) -> Path:
+    """The dashboard's precomputed alignment curves: sweeps only, with how they were made."""
+    path = Run(cfg.task, cfg.dataset, cfg.seed).model_path("dt").parent.parent / "sweep.json"
+    how = (
+        f"{cfg.episodes} episodes per target, reset seeds {cfg.eval_seed}..{cfg.eval_seed + cfg.episodes - 1}, "
+        f"training seed {cfg.seed}" + (f"; made by `{command}`" if command else "")
+    )
+    data = {
+        "task": cfg.task,
+        "dataset": cfg.dataset,
+        "how": how,
+        "models": {k: {"sweep": m["sweep"], "metrics": m["metrics"]} for k, m in report["models"].items()},
+    }
+    path.write_text(json.dumps(data, indent=1))
+    return path
 
 
 def main(argv: list[str] | None = None) -> dict:
