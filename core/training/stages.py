@@ -174,6 +174,7 @@ class QAlign:
         self.sigma = cfg.sigma_for(task)
         self.high = cfg.rtg_high_factor * max(max_return, 1.0) / rtg_scale
         self.q_scale = torch.tensor(0.0)  # running mean of |Q|, saved with the state
+        self.align_scale = torch.tensor(0.0)  # running mean of the alignment loss, saved with the state
 
     def critic_step(self, w: Window) -> dict:
         cfg, K = self.cfg, w.mask.shape[1]
@@ -208,7 +209,11 @@ class QAlign:
         with torch.no_grad():
             q_abs = L.masked_mean(q_orig.abs().mean(0), w.mask)
             self.q_scale = q_abs if self.q_scale == 0 else 0.99 * self.q_scale + 0.01 * q_abs
-        norm = self.q_scale.clamp_min(1e-3) if cfg.align_norm == "q" else 1.0
+            a = align.detach()
+            self.align_scale = a if self.align_scale == 0 else 0.99 * self.align_scale + 0.01 * a
+        norm = {"self": self.align_scale.clamp_min(1e-6), "q": self.q_scale.clamp_min(1e-3), "none": 1.0}[
+            cfg.align_norm
+        ]
         loss = cfg.eta_bc * bc + cfg.eta_align * align / norm
         lr = self.st.step(loss, step)
         return {
@@ -217,6 +222,7 @@ class QAlign:
             "losses/actor": loss.detach(),
             "charts/q_mean": L.masked_mean(q_orig.mean(0), w.mask).detach(),
             "charts/q_scale": self.q_scale,
+            "charts/align_scale": self.align_scale,
             "charts/lr": lr,
             "charts/delta_up_frac": (sign > 0).float().mean(),
         }
@@ -355,7 +361,7 @@ def train_qalign(
     if resume and (run_dir / "state.json").exists():
         modules, optim = _actor_modules(st, cs)
         meta, rngs = ckpt.load_state(run_dir, modules, optim)
-        qa.q_scale = torch.tensor(meta["q_scale"])
+        qa.q_scale, qa.align_scale = torch.tensor(meta["q_scale"]), torch.tensor(meta["align_scale"])
     else:
         modules, optim = _actor_modules(st)
         meta, rngs = ckpt.load_state(pretrain, modules, optim)
@@ -371,7 +377,11 @@ def train_qalign(
         log.step(step, metrics)
         if step % cfg.save_every == 0 or step == total:
             ckpt.save_state(
-                run_dir, modules, optim, _rngs(gen), {"stage": "qalign", "step": step, "q_scale": float(qa.q_scale)}
+                run_dir,
+                modules,
+                optim,
+                _rngs(gen),
+                {"stage": "qalign", "step": step, "q_scale": float(qa.q_scale), "align_scale": float(qa.align_scale)},
             )
     path = run.model_path("qalign")
     ckpt.save_model(path, st.ema, _model_meta("qalign", data, run, cfg, step, log.last))
