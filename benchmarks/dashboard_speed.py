@@ -27,8 +27,9 @@ def start_app() -> tuple[subprocess.Popen, str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
-    proc = subprocess.Popen([sys.executable, "app/main.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "app/main.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}/"
     for _ in range(180):
         try:
@@ -57,16 +58,22 @@ def one_episode(url: str, task: str, dataset: str, model: str, target: float, se
         job.cancel()
     total = time.perf_counter() - t0
     frames = len(job.outputs())
-    return {"first_frame_s": first or float("nan"), "fps": frames / max(total - (first or 0), 1e-9), "frames": frames,
-            "wall_s": total}
+    return {
+        "first_frame_s": first or float("nan"),
+        "fps": frames / max(total - (first or 0), 1e-9),
+        "frames": frames,
+        "wall_s": total,
+    }
 
 
 def screenshot(url: str, path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=shutil.which("chromium"),
-                              args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        b = p.chromium.launch(
+            executable_path=shutil.which("chromium"),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         page = b.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(url, wait_until="domcontentloaded")
         page.get_by_role("button", name="Run episode").first.click()
@@ -89,14 +96,21 @@ def main() -> None:
     try:
         for model in ("Q-ALIGN DT", "Both, side by side"):
             r = one_episode(url, args.task, args.dataset, model, args.target, 0, args.max_s)
-            print(f"{model:>20}, 1 user : first frame {r['first_frame_s']:.2f}s, {r['fps']:.1f} frames/s, "
-                  f"{r['frames']} frames in {r['wall_s']:.1f}s")
+            print(
+                f"{model:>20}, 1 user : first frame {r['first_frame_s']:.2f}s, {r['fps']:.1f} frames/s, "
+                f"{r['frames']} frames in {r['wall_s']:.1f}s"
+            )
         with ThreadPoolExecutor(args.users) as pool:
-            rs = list(pool.map(lambda i: one_episode(url, args.task, args.dataset, "Q-ALIGN DT", args.target, i,
-                                                     args.max_s), range(args.users)))
-        print(f"{'Q-ALIGN DT':>20}, {args.users} users: first frame "
-              f"{', '.join(f'{r['first_frame_s']:.2f}' for r in rs)} s; frames/s {', '.join(f'{r['fps']:.1f}' for r in rs)}; "
-              f"all finished: {all(r['frames'] > 0 for r in rs)}")
+            rs = list(
+                pool.map(
+                    lambda i: one_episode(url, args.task, args.dataset, "Q-ALIGN DT", args.target, i, args.max_s),
+                    range(args.users),
+                )
+            )
+        firsts = ", ".join(f"{r['first_frame_s']:.2f}" for r in rs)
+        rates = ", ".join(f"{r['fps']:.1f}" for r in rs)
+        ok = all(r["frames"] > 0 for r in rs)
+        print(f"{'Q-ALIGN DT':>20}, {args.users} users: first frame {firsts} s; frames/s {rates}; all finished: {ok}")
         if args.screenshot:
             screenshot(url, args.screenshot)
             print(f"screenshot -> {args.screenshot}")
