@@ -1,0 +1,1 @@
+"""Offline datasets: collection into Minari format, loading into trajectories, summaries."""

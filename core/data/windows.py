@@ -1,0 +1,104 @@
+"""Vectorised samplers over a loaded dataset: K-step windows for the actor, transitions for the critic.
+
+All trajectories are concatenated into flat tensors once; a batch is built by index arithmetic,
+with no Python loop per sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from core.data.dataset import OfflineData
+
+
+@dataclass
+class Window:
+    """A batch of K-step windows, left-padded; padded positions hold zeros and mask False."""
+
+    states: torch.Tensor  # (B, K, obs_dim) normalised
+    actions: torch.Tensor  # (B, K, act_dim)
+    rewards: torch.Tensor  # (B, K) raw rewards
+    rtg: torch.Tensor  # (B, K) scaled returns-to-go
+    timesteps: torch.Tensor  # (B, K) long
+    mask: torch.Tensor  # (B, K) bool
+
+
+@dataclass
+class Transitions:
+    """A batch of (s, a, r, s', a') for SARSA-style critic training."""
+
+    states: torch.Tensor  # (B, obs_dim)
+    actions: torch.Tensor  # (B, act_dim)
+    rewards: torch.Tensor  # (B,)
+    next_states: torch.Tensor  # (B, obs_dim)
+    next_actions: torch.Tensor  # (B, act_dim)
+    not_done: torch.Tensor  # (B,) 0 where s' is terminal
+
+
+class FlatData:
+    """The dataset as flat tensors plus the index bookkeeping both samplers need."""
+
+    def __init__(self, data: OfflineData, rtg_scale: float, device: str | torch.device = "cpu"):
+        trajs = data.trajectories
+        as_t = lambda xs: torch.as_tensor(np.concatenate(xs), device=device)  # noqa: E731
+        mean, std = (torch.as_tensor(x, dtype=torch.float32, device=device) for x in (data.obs_mean, data.obs_std))
+        self.states = (as_t([t.observations for t in trajs]) - mean) / std  # (N, obs_dim)
+        self.next_states = (as_t([t.next_observations for t in trajs]) - mean) / std
+        self.actions = as_t([t.actions for t in trajs])  # (N, act_dim)
+        self.rewards = as_t([t.rewards for t in trajs])  # (N,)
+        self.rtg = as_t([t.returns_to_go for t in trajs]) / rtg_scale  # (N,)
+        self.timesteps = as_t([np.arange(len(t)) for t in trajs]).long()  # (N,)
+        lengths = np.array([len(t) for t in trajs])
+        self.lengths = torch.as_tensor(lengths, device=device)
+        self.starts = torch.as_tensor(np.concatenate([[0], np.cumsum(lengths)[:-1]]), device=device)
+        last = np.zeros(len(self.rewards), dtype=bool)
+        last[np.cumsum(lengths) - 1] = True
+        terminal = np.zeros_like(last)
+        terminal[(np.cumsum(lengths) - 1)[[t.terminated for t in trajs]]] = True
+        # A transition can be used for SARSA if its next action exists (not the last step) or if it is
+        # terminal (no bootstrap needed). The last step of a time-limited episode has neither.
+        self.sarsa_index = torch.as_tensor(np.flatnonzero(~last | terminal), device=device)
+        self.terminal = torch.as_tensor(terminal, device=device)
+        self.device = device
+
+
+class WindowSampler:
+    """Windows from trajectories drawn with probability proportional to length, starts uniform."""
+
+    def __init__(self, flat: FlatData, context_len: int, generator: torch.Generator):
+        self.flat, self.K, self.gen = flat, context_len, generator
+        self.traj_probs = flat.lengths.double() / flat.lengths.sum()
+
+    def sample(self, batch_size: int) -> Window:
+        f, K = self.flat, self.K
+        traj = torch.multinomial(self.traj_probs, batch_size, replacement=True, generator=self.gen)  # (B,)
+        length = f.lengths[traj]
+        start = (torch.rand(batch_size, generator=self.gen, device=f.device) * length).long()  # (B,)
+        n_valid = torch.minimum(length - start, torch.tensor(K, device=f.device))  # (B,)
+        pos = torch.arange(K, device=f.device)[None, :]  # (1, K)
+        mask = pos >= (K - n_valid)[:, None]  # (B, K) left padding
+        offset = (start - (K - n_valid))[:, None] + pos  # step index in the episode
+        idx = torch.where(mask, f.starts[traj][:, None] + offset, torch.zeros_like(offset))  # (B, K) flat index
+        m = mask.float()
+        return Window(
+            states=f.states[idx] * m[..., None], actions=f.actions[idx] * m[..., None], rewards=f.rewards[idx] * m,
+            rtg=f.rtg[idx] * m, timesteps=f.timesteps[idx] * mask, mask=mask,
+        )
+
+
+class TransitionSampler:
+    """Uniform transitions that have a SARSA target (see ``FlatData.sarsa_index``)."""
+
+    def __init__(self, flat: FlatData, generator: torch.Generator):
+        self.flat, self.gen = flat, generator
+
+    def sample(self, batch_size: int) -> Transitions:
+        f = self.flat
+        pick = torch.randint(len(f.sarsa_index), (batch_size,), generator=self.gen, device=f.device)
+        i = f.sarsa_index[pick]
+        nxt = torch.where(f.terminal[i], i, i + 1)  # terminal rows: next action unused (not_done = 0)
+        return Transitions(f.states[i], f.actions[i], f.rewards[i], f.next_states[i], f.actions[nxt],
+                           (~f.terminal[i]).float())
