@@ -53,6 +53,10 @@ class TaskSpec:
         act_dim = {"hopper": 3, "halfcheetah": 6, "walker2d": 6}[self.name]
         return speed + self.healthy_reward - self.ctrl_cost_weight * act_dim * mean_sq_action
 
+    def speed_for_reward(self, reward: float, mean_sq_action: float = 0.5) -> float:
+        """Inverse of ``reward_for_speed``."""
+        return reward - self.reward_for_speed(0.0, mean_sq_action)
+
     def make(self, **kwargs) -> gym.Env:
         """Build the gymnasium environment with our episode limit."""
         return gym.make(self.gym_id, max_episode_steps=self.max_episode_steps, **kwargs)

@@ -51,7 +51,8 @@ class EvalConfig:
     eval_seed: int = EVAL_SEED
     """First environment reset seed; episode j uses eval_seed + j."""
     velocity: tuple[float, ...] = ()
-    """Velocity step schedule (m/s, equal thirds of the episode); empty = (0.5, 1.5, 1.0) on HalfCheetah, none elsewhere."""
+    """Velocity step schedule in m/s, equal parts of the episode. Empty: on HalfCheetah 0.5 -> 1.0 -> 0.75 times the
+    fastest speed in the data (its best return per step, as a speed), none elsewhere."""
     out: Path | None = None
     """Output folder; default results/<task>/<dataset>."""
     ship: bool = False
@@ -62,8 +63,15 @@ def default_targets(stats: dict, n: int, high_factor: float) -> np.ndarray:
     return np.linspace(stats["p5"], high_factor * stats["max"], n)
 
 
-def velocity_schedule(cfg: EvalConfig, steps: int) -> list[tuple[int, float]]:
-    speeds = cfg.velocity or ((0.5, 1.5, 1.0) if cfg.task == "halfcheetah" else ())
+VELOCITY_FRACTIONS = (0.5, 1.0, 0.75)
+
+
+def velocity_schedule(cfg: EvalConfig, steps: int, stats: dict) -> list[tuple[int, float]]:
+    speeds = cfg.velocity
+    if not speeds and cfg.task == "halfcheetah":
+        task = get_task(cfg.task)
+        top = task.speed_for_reward(stats["max"] / task.max_episode_steps)
+        speeds = tuple(round(f * top, 2) for f in VELOCITY_FRACTIONS)
     return [(i * steps // len(speeds), v) for i, v in enumerate(speeds)]
 
 
@@ -84,7 +92,7 @@ def evaluate_model(cfg: EvalConfig, kind: str, targets: np.ndarray | None) -> di
         "sweep": res.to_dict(),
         "metrics": alignment_report(res.targets, res.returns, stats["min"], stats["max"], task.d4rl_score),
     }
-    schedule = velocity_schedule(cfg, task.max_episode_steps)
+    schedule = velocity_schedule(cfg, task.max_episode_steps, stats)
     if schedule:
         trace = track_velocity(policy, task, schedule, cfg.eval_seed)
         report["velocity"] = {

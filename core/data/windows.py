@@ -84,8 +84,12 @@ class WindowSampler:
         idx = torch.where(mask, f.starts[traj][:, None] + offset, torch.zeros_like(offset))  # (B, K) flat index
         m = mask.float()
         return Window(
-            states=f.states[idx] * m[..., None], actions=f.actions[idx] * m[..., None], rewards=f.rewards[idx] * m,
-            rtg=f.rtg[idx] * m, timesteps=f.timesteps[idx] * mask, mask=mask,
+            states=f.states[idx] * m[..., None],
+            actions=f.actions[idx] * m[..., None],
+            rewards=f.rewards[idx] * m,
+            rtg=f.rtg[idx] * m,
+            timesteps=f.timesteps[idx] * mask,
+            mask=mask,
         )
 
 
@@ -100,5 +104,6 @@ class TransitionSampler:
         pick = torch.randint(len(f.sarsa_index), (batch_size,), generator=self.gen, device=f.device)
         i = f.sarsa_index[pick]
         nxt = torch.where(f.terminal[i], i, i + 1)  # terminal rows: next action unused (not_done = 0)
-        return Transitions(f.states[i], f.actions[i], f.rewards[i], f.next_states[i], f.actions[nxt],
-                           (~f.terminal[i]).float())
+        return Transitions(
+            f.states[i], f.actions[i], f.rewards[i], f.next_states[i], f.actions[nxt], (~f.terminal[i]).float()
+        )
