@@ -68,8 +68,11 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--config", default="cpu")
     ap.add_argument("--bf16", action="store_true")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = the preset's)")
     args = ap.parse_args()
     cfg = replace(preset(args.config), bf16=args.bf16)
+    if args.threads:
+        cfg = replace(cfg, threads=args.threads)
     torch.set_num_threads(cfg.threads)
     data = synthetic()
     flat = FlatData(data, 1000.0)
