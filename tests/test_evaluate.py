@@ -53,3 +53,10 @@ def test_report_table_from_evaluation(tiny_models, roots):
     text = report_main([str(roots["results"] / "hopper" / "medium" / "report.json")])
     lines = text.splitlines()
     assert len(lines) == 4 and lines[2].startswith("| hopper | medium | DT |") and "Q-ALIGN DT" in lines[3]
+
+
+def test_diagnose_probe_runs_on_tiny_models(tiny_models):
+    from core.diagnose import SHIFTS, DiagnoseConfig, probe
+
+    out = probe(DiagnoseConfig(windows=16))
+    assert ("after Q-ALIGN", "qalign") in out and len(out[("pretrained", "dt")]["q"]) == len(SHIFTS)
