@@ -33,6 +33,11 @@ def lite_rendering(env) -> np.ndarray:
     saved = [viewer.scn.flags[f] for f in flags]
     for f in flags:
         viewer.scn.flags[f] = 0
+    # Follow the torso (body 1 in all three tasks): the default free camera loses the robot within seconds.
+    # camera_id None stops gymnasium from resetting the camera to free on every render.
+    env.unwrapped.mujoco_renderer.camera_id = None
+    viewer.cam.type = mujoco.mjtCamera.mjCAMERA_TRACKING
+    viewer.cam.trackbodyid = 1
     frame = env.render()
     if frame.max() == 0:
         for f, v in zip(flags, saved):
