@@ -55,6 +55,8 @@ class EvalConfig:
     fastest speed in the data (its best return per step, as a speed), none elsewhere."""
     out: Path | None = None
     """Output folder; default results/<task>/<dataset>."""
+    threads: int = 1
+    """torch CPU threads; the batched forward is small, and more threads than free cores slows it badly."""
     ship: bool = False
     """Also write the sweep beside the checkpoints (checkpoints/<task>/<dataset>/sweep.json) for the dashboard."""
 
@@ -105,6 +107,9 @@ def evaluate_model(cfg: EvalConfig, kind: str, targets: np.ndarray | None) -> di
 
 
 def run(cfg: EvalConfig) -> dict:
+    import torch
+
+    torch.set_num_threads(cfg.threads)
     kinds = [k.strip() for k in cfg.models.split(",") if k.strip()]
     unknown = [k for k in kinds if k not in MODEL_LABELS]
     if unknown or not kinds:
