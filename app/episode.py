@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 
 from app import catalog
 from core.envs import get_task
-from core.live import LiveControl, live_rollout
+from core.live import LiveControl, in_own_thread, live_rollout
 
 FRAME_SIZE = 320  # px per model; software rendering measured ~2x faster than 480
 VIDEO_FPS = 30  # simulated time plays at real speed: render every round(1 / (30 * dt)) steps
@@ -155,7 +155,11 @@ def run_episode(task: str, dataset: str, choice: str, target, seed, mode: str, s
     speeds = {k: [] for k in policies}
     n_frames, step = 0, None
     try:
-        for step in live_rollout(policies, spec, session.control, seed, size=FRAME_SIZE, frame_skip=skip):
+        steps = in_own_thread(
+            lambda: live_rollout(policies, spec, session.control, seed, size=FRAME_SIZE, frame_skip=skip),
+            session.control,
+        )
+        for step in steps:
             tr = session.trace
             tr["t"].append(step.t)
             tr["target"].append(step.target)

@@ -46,7 +46,12 @@ def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]]) -> Non
                     run = gr.Button("Run episode", variant="primary")
                     stop = gr.Button("Stop", variant="stop")
             with gr.Column(scale=2):
-                frame = gr.Image(label="Live view (side by side: left Decision Transformer, right Q-ALIGN DT)", type="numpy", height=340, interactive=False)
+                frame = gr.Image(
+                    label="Live view (side by side: left Decision Transformer, right Q-ALIGN DT)",
+                    type="numpy",
+                    height=340,
+                    interactive=False,
+                )
                 plot = gr.Plot(label="Return so far vs requested" if mode == "return" else "Speed vs target")
                 summary = gr.Markdown()
                 video = gr.File(label="Episode video (MP4, requested and achieved numbers overlaid)", interactive=False)

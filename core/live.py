@@ -20,6 +20,16 @@ from core.policy import ReturnConditionedPolicy
 LITE_FLAGS = ("mjRND_SHADOW", "mjRND_REFLECTION", "mjRND_SKYBOX")
 
 
+def render(env) -> np.ndarray:
+    """Render after making this env's GL context current: each env has its own context, and a server
+    may step one episode from several worker threads (a context is current per thread)."""
+    renderer = env.unwrapped.mujoco_renderer
+    viewer = renderer._viewers.get("rgb_array")
+    if viewer is not None:
+        viewer.make_context_current()
+    return env.render()
+
+
 def lite_rendering(env) -> np.ndarray:
     """Turn off the costly scene effects of an rgb_array env; returns a frame rendered with them off.
 
@@ -38,11 +48,11 @@ def lite_rendering(env) -> np.ndarray:
     env.unwrapped.mujoco_renderer.camera_id = None
     viewer.cam.type = mujoco.mjtCamera.mjCAMERA_TRACKING
     viewer.cam.trackbodyid = 1
-    frame = env.render()
+    frame = render(env)
     if frame.max() == 0:
         for f, v in zip(flags, saved):
             viewer.scn.flags[f] = v
-        frame = env.render()
+        frame = render(env)
     return frame
 
 
@@ -115,11 +125,11 @@ def live_rollout(
                 policies[n].observe(np.array([r]))
                 obs[i], ret[n], done[n] = o, ret[n] + r, term or trunc
                 last[n] = {"reward": float(r), "speed": float(info["x_velocity"])}
-            render = t % frame_skip == 0 or all(done.values())
-            if render:
+            draw = t % frame_skip == 0 or all(done.values())
+            if draw:
                 for i, n in enumerate(names):
                     if not done[n] or t % frame_skip == 0:
-                        frames[n] = envs[i].render()
+                        frames[n] = render(envs[i])
             stats = {
                 n: {
                     **last[n],
@@ -129,8 +139,60 @@ def live_rollout(
                 }
                 for n in names
             }
-            frame = np.concatenate([frames[n] for n in names], axis=1) if render else None
+            frame = np.concatenate([frames[n] for n in names], axis=1) if draw else None
             yield LiveStep(t, frame, control.target, stats)
     finally:
         for env in envs:
             env.close()
+
+
+def _offer(q, item, control: LiveControl) -> None:
+    """Put ``item`` unless the consumer is gone (``control.stop``): never block a worker forever."""
+    import queue
+
+    while True:
+        try:
+            q.put(item, timeout=0.2)
+            return
+        except queue.Full:
+            if control.stop:
+                return
+
+
+def in_own_thread(make_steps, control: LiveControl, buffer: int = 8) -> Iterator:
+    """Run the iterator ``make_steps()`` on one dedicated thread and hand its items over a queue.
+
+    An EGL context can be current in only one thread at a time, while a web server may advance a
+    generator from a different worker thread at each step; keeping every env call on one thread avoids
+    that. Closing the returned iterator (a cancelled request) sets ``control.stop`` so the worker ends.
+    """
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=buffer)
+    done = object()
+
+    def work() -> None:
+        try:
+            for item in make_steps():
+                while not control.stop:
+                    try:
+                        q.put(item, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if control.stop:
+                    break
+        except BaseException as err:  # noqa: BLE001  (re-raised in the consumer's thread)
+            _offer(q, err, control)
+        finally:
+            _offer(q, done, control)
+
+    threading.Thread(target=work, daemon=True).start()
+    try:
+        while (item := q.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        control.stop = True

@@ -79,6 +79,11 @@ def test_api_return_episode_summary_and_video(app_url):
     assert Path(frame).exists() and "requested return" in summary and "Q-ALIGN DT" in summary
     assert json.loads(plot["plot"])["data"][0]["name"] == "requested"
     assert Path(video).suffix == ".mp4" and Path(video).stat().st_size > 1000
+    import imageio.v2 as imageio
+
+    for seed in (4, 5):  # later episodes run on other worker threads: frames must not turn black
+        frame, *_ = c.predict("hopper", "medium", "Both, side by side", 10, seed, api_name="/run_return")
+        assert imageio.imread(frame).mean() > 10
 
 
 def test_api_velocity_episode(app_url):

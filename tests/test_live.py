@@ -29,3 +29,24 @@ def test_live_rollout_stops_when_asked(tiny_models):
         n += 1
         ctl.stop = step.t >= 2
     assert n == 3
+
+
+def test_frames_stay_visible_when_steps_come_from_several_threads(tiny_models):
+    """A Gradio server advances a generator from whichever worker thread is free, but an EGL context is
+    current in one thread only: ``in_own_thread`` keeps every env call on one thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.live import in_own_thread
+
+    pool = ThreadPoolExecutor(3)
+    for run in range(2):
+        pols = {k: ReturnConditionedPolicy.load(p) for k, p in tiny_models.items()}
+        ctl = LiveControl(target=20.0)
+        gen = in_own_thread(
+            lambda: live_rollout(pols, get_task("hopper"), ctl, seed=run, size=48, frame_skip=1, max_steps=8), ctl
+        )
+        frames = []
+        while (step := pool.submit(next, gen, None).result()) is not None:
+            if step.frame is not None:
+                frames.append(step.frame)
+        assert frames and min(f.mean() for f in frames) > 10, "black frames"
