@@ -43,7 +43,10 @@ def test_frames_stay_visible_when_steps_come_from_several_threads(tiny_models):
         pols = {k: ReturnConditionedPolicy.load(p) for k, p in tiny_models.items()}
         ctl = LiveControl(target=20.0)
         gen = in_own_thread(
-            lambda: live_rollout(pols, get_task("hopper"), ctl, seed=run, size=48, frame_skip=1, max_steps=8), ctl
+            lambda pols=pols, ctl=ctl, run=run: live_rollout(
+                pols, get_task("hopper"), ctl, seed=run, size=48, frame_skip=1, max_steps=8
+            ),
+            ctl,
         )
         frames = []
         while (step := pool.submit(next, gen, None).result()) is not None:
