@@ -18,9 +18,9 @@ import plotly.graph_objects as go
 from app import catalog
 from core.envs import get_task
 from core.live import LiveControl, in_own_thread, live_rollout
+from core.video import frame_skip, open_writer, overlay, step_lines
 
 FRAME_SIZE = 320  # px per model; software rendering measured ~2x faster than 480
-VIDEO_FPS = 30  # simulated time plays at real speed: render every round(1 / (30 * dt)) steps
 PLOT_EVERY = 10  # refresh the plot every 10 frames
 MAX_SPEED = 15.0
 
@@ -33,11 +33,6 @@ class LiveSession:
     trace: dict = field(default_factory=dict)
     video: str | None = None
     summary: dict = field(default_factory=dict)
-
-
-def frame_skip(spec) -> int:
-    """Physics steps per rendered frame so the view plays near real time at ~30 fps (Hopper 4, HalfCheetah 1)."""
-    return max(1, round(1 / (VIDEO_FPS * spec.dt)))
 
 
 def model_kinds(choice: str) -> list[str]:
@@ -99,17 +94,6 @@ def trace_figure(trace: dict, mode: str, target_label: str) -> go.Figure:
     return fig
 
 
-def overlay(frame: np.ndarray, lines: list[str]) -> np.ndarray:
-    """Draw text on a frame for the exported video."""
-    from PIL import Image, ImageDraw
-
-    img = Image.fromarray(frame)
-    draw = ImageDraw.Draw(img)
-    for i, line in enumerate(lines):
-        draw.text((6, 4 + 13 * i), line, fill=(255, 255, 255), stroke_width=2, stroke_fill=(0, 0, 0))
-    return np.asarray(img)
-
-
 def summary_markdown(task: str, mode: str, target: float, stats: dict) -> str:
     spec = get_task(task)
     rows = []
@@ -148,10 +132,8 @@ def run_episode(task: str, dataset: str, choice: str, target, seed, mode: str, s
     session.trace = {"t": [], "target": []}
     session.video, session.summary = None, {}
     video_path = Path(tempfile.mkdtemp(prefix="qdt-")) / f"{task}-{mode}.mp4"
-    import imageio.v2 as imageio
-
     skip = frame_skip(spec)
-    writer = imageio.get_writer(video_path, fps=round(1 / (spec.dt * skip)), macro_block_size=16)
+    writer = open_writer(video_path, spec)
     speeds = {k: [] for k in policies}
     n_frames, step = 0, None
     try:
@@ -171,11 +153,7 @@ def run_episode(task: str, dataset: str, choice: str, target, seed, mode: str, s
             if step.frame is None:
                 continue
             n_frames += 1
-            label = f"target {step.target:,.0f}" if mode == "return" else f"target {step.target:.2f} m/s"
-            lines = [f"t={step.t}  {label}"] + [
-                f"{catalog.MODEL_NAMES[k]}: return {s['return']:,.0f}" for k, s in step.stats.items()
-            ]
-            writer.append_data(overlay(step.frame, lines))
+            writer.append_data(overlay(step.frame, step_lines(step, mode)))
             plot = trace_figure(session.trace, mode, "requested") if n_frames % PLOT_EVERY == 1 else gr.skip()
             yield step.frame, plot, gr.skip(), gr.skip(), session
     finally:

@@ -60,3 +60,15 @@ def test_diagnose_probe_runs_on_tiny_models(tiny_models):
 
     out = probe(DiagnoseConfig(windows=16))
     assert ("after Q-ALIGN", "qalign") in out and len(out[("pretrained", "dt")]["q"]) == len(SHIFTS)
+
+
+def test_video_cli_records_side_by_side_mp4(tiny_models, roots):
+    import os
+
+    from tests.test_behavior import run_cli as cli
+
+    out = roots["results"] / "demo.mp4"
+    text = cli(
+        "core.video", "--task", "hopper", "--max-steps", "12", "--size", "64", "--out", str(out), env=dict(os.environ)
+    )
+    assert "requested" in text and out.stat().st_size > 1000
