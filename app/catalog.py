@@ -6,11 +6,12 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+from core import plots
 from core.paths import checkpoints_root
 from core.policy import ReturnConditionedPolicy
 from core.training.checkpoint import load_model
 
-MODEL_NAMES = {"qalign": "Q-ALIGN DT", "dt": "Decision Transformer"}
+MODEL_NAMES = {k: plots.MODEL_NAMES[k] for k in ("qalign", "dt")}  # the order the UI lists them
 CHOICE_BOTH = "Both, side by side"
 
 

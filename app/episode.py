@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 from app import catalog
 from core.envs import get_task
 from core.live import LiveControl, in_own_thread, live_rollout
+from core.plots import COLORS
 from core.video import frame_skip, open_writer, overlay, step_lines
 
 FRAME_SIZE = 320  # px per model; software rendering measured ~2x faster than 480
@@ -80,7 +81,7 @@ def trace_figure(trace: dict, mode: str, target_label: str) -> go.Figure:
                     x=x,
                     y=trace[f"{kind}:{key}"],
                     name=name,
-                    line={"color": {"dt": "#7f7f7f", "qalign": "#d62728"}[kind]},
+                    line={"color": COLORS[kind]},
                 )
             )
     fig.update_layout(

@@ -20,12 +20,12 @@ from tqdm import tqdm
 from core.envs import get_task
 from core.metrics import alignment_report, schedule_tracking_error, speed_error
 from core.paths import results_root
+from core.plots import MODEL_NAMES, alignment_figure, save_figure, velocity_figure
 from core.policy import ReturnConditionedPolicy
 from core.rollout import SweepResult, sweep, track_velocity
 from core.training.stages import Run
 
 EVAL_SEED = 100_000  # evaluation episodes: disjoint from dataset (1M+) and snapshot (10k-30k) seeds
-MODEL_LABELS = {"dt": "Decision Transformer", "qalign": "Q-ALIGN DT"}
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,7 @@ def evaluate_model(cfg: EvalConfig, kind: str, targets: np.ndarray | None) -> di
         )
     report = {
         "checkpoint": str(path),
+        "return_stats": stats,
         "sweep": res.to_dict(),
         "metrics": alignment_report(res.targets, res.returns, stats["min"], stats["max"], task.d4rl_score),
     }
@@ -111,9 +112,9 @@ def run(cfg: EvalConfig) -> dict:
 
     torch.set_num_threads(cfg.threads)
     kinds = [k.strip() for k in cfg.models.split(",") if k.strip()]
-    unknown = [k for k in kinds if k not in MODEL_LABELS]
+    unknown = [k for k in kinds if k not in MODEL_NAMES]
     if unknown or not kinds:
-        raise ValueError(f"unknown model kinds {unknown}; valid: {', '.join(MODEL_LABELS)}")
+        raise ValueError(f"unknown model kinds {unknown}; valid: {', '.join(MODEL_NAMES)}")
     targets = np.asarray(cfg.targets, float) if cfg.targets else None
     out = cfg.out or results_root() / cfg.task / cfg.dataset.replace("/", "_")
     out.mkdir(parents=True, exist_ok=True)
@@ -124,10 +125,7 @@ def run(cfg: EvalConfig) -> dict:
     (out / "report.json").write_text(json.dumps(report, indent=1))
     if cfg.ship:
         ship_sweep(cfg, report, " ".join(["python -m core.evaluate", *sys.argv[1:]]) if sys.argv[1:] else "")
-    from core.plots import alignment_figure, save_figure, velocity_figure
-
-    first = report["models"][kinds[0]]
-    stats = ReturnConditionedPolicy.load(first["checkpoint"]).meta["return_stats"]
+    stats = report["models"][kinds[0]]["return_stats"]
     save_figure(alignment_figure(report["models"], stats, cfg.task), out / "alignment")
     if any("velocity" in m for m in report["models"].values()):
         save_figure(velocity_figure(report["models"], cfg.task), out / "velocity")

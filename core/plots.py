@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 COLORS = {"dt": "#7f7f7f", "qalign": "#d62728"}
-LABELS = {"dt": "Decision Transformer", "qalign": "Q-ALIGN DT"}
+MODEL_NAMES = {"dt": "Decision Transformer", "qalign": "Q-ALIGN DT"}  # the one place model kinds get names
 
 
 def alignment_figure(models: dict[str, dict], stats: dict, task: str) -> go.Figure:
@@ -40,7 +40,7 @@ def alignment_figure(models: dict[str, dict], stats: dict, task: str) -> go.Figu
                 y=r.mean(1),
                 error_y={"type": "data", "array": r.std(1)},
                 mode="lines+markers",
-                name=LABELS.get(kind, kind),
+                name=MODEL_NAMES.get(kind, kind),
                 line={"color": COLORS.get(kind)},
             )
         )
@@ -68,7 +68,7 @@ def velocity_figure(models: dict[str, dict], task: str) -> go.Figure:
             )
             shown_target = True
         fig.add_trace(
-            go.Scatter(y=tr["speed"], mode="lines", name=LABELS.get(kind, kind), line={"color": COLORS.get(kind)})
+            go.Scatter(y=tr["speed"], mode="lines", name=MODEL_NAMES.get(kind, kind), line={"color": COLORS.get(kind)})
         )
     fig.update_layout(
         title=f"{task}: velocity tracking",

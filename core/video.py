@@ -14,9 +14,9 @@ import numpy as np
 import tyro
 
 from core.envs import TaskSpec, get_task
+from core.plots import MODEL_NAMES
 
 VIDEO_FPS = 30  # simulated time plays at real speed: render every round(1 / (30 * dt)) steps
-NAMES = {"dt": "Decision Transformer", "qalign": "Q-ALIGN DT"}
 
 
 def frame_skip(task: TaskSpec) -> int:
@@ -44,7 +44,9 @@ def overlay(frame: np.ndarray, lines: list[str]) -> np.ndarray:
 
 def step_lines(step, mode: str) -> list[str]:
     label = f"target {step.target:,.0f}" if mode == "return" else f"target {step.target:.2f} m/s"
-    return [f"t={step.t}  {label}"] + [f"{NAMES.get(k, k)}: return {s['return']:,.0f}" for k, s in step.stats.items()]
+    return [f"t={step.t}  {label}"] + [
+        f"{MODEL_NAMES.get(k, k)}: return {s['return']:,.0f}" for k, s in step.stats.items()
+    ]
 
 
 @dataclass(frozen=True)
