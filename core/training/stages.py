@@ -111,9 +111,9 @@ class ActorState:
         self.opt = torch.optim.AdamW(self.actor.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.cfg = cfg
 
-    def forward(self, w: Window, rtg: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, w: Window) -> torch.Tensor:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.cfg.bf16):
-            out = self.actor(w.rtg if rtg is None else rtg, w.states, w.actions, w.timesteps, w.mask)
+            out = self.actor(w.rtg, w.states, w.actions, w.timesteps, w.mask)
         return out.float()
 
     def step(self, loss: torch.Tensor, step: int) -> float:
@@ -244,6 +244,28 @@ def _set_rngs(gen: torch.Generator, rngs: dict[str, torch.Tensor]) -> None:
     torch.set_rng_state(rngs["torch"])
 
 
+def _run_steps(
+    step: int,
+    total: int,
+    update: Callable[[int], dict],
+    log: MetricLog,
+    save_every: int,
+    save: Callable[[int], None],
+    extra_saves: dict[int, Callable[[], None]] | None = None,
+) -> int:
+    """The loop every stage shares: update, log, save every ``save_every`` steps and at the end
+    (plus one-off saves at given steps). Returns the step reached."""
+    while step < total:
+        metrics = update(step)
+        step += 1
+        log.step(step, metrics)
+        if extra_saves and step in extra_saves:
+            extra_saves[step]()
+        if step % save_every == 0 or step == total:
+            save(step)
+    return step
+
+
 def _model_meta(kind: str, data: OfflineData, run: Run, cfg: TrainConfig, step: int, metrics: dict) -> dict:
     task = get_task(data.task)
     return {
@@ -281,18 +303,20 @@ def train_critic(
         _set_rngs(gen, rngs)
     log = MetricLog(run_dir / "metrics.jsonl", cfg.log_every, cfg.critic_steps, progress, fresh=step == 0)
     sampler = TransitionSampler(flat, gen)
-    while step < cfg.critic_steps:
-        metrics = critic_update(cs, sampler, cfg)
-        step += 1
-        log.step(step, metrics)
-        if step % cfg.save_every == 0 or step == cfg.critic_steps:
-            ckpt.save_state(
-                run_dir,
-                {"critic": cs.critic, "target": cs.target},
-                {"critic": cs.opt},
-                _rngs(gen),
-                {"stage": "critic", "step": step},
-            )
+    step = _run_steps(
+        step,
+        cfg.critic_steps,
+        lambda _s: critic_update(cs, sampler, cfg),
+        log,
+        cfg.save_every,
+        lambda s: ckpt.save_state(
+            run_dir,
+            {"critic": cs.critic, "target": cs.target},
+            {"critic": cs.opt},
+            _rngs(gen),
+            {"stage": "critic", "step": s},
+        ),
+    )
     ckpt.save_critic(
         run.critic_path,
         cs.critic,
@@ -328,14 +352,21 @@ def train_dt(
     log = MetricLog(run_dir / "metrics.jsonl", cfg.log_every, total, progress, fresh=step == 0)
     sampler = WindowSampler(flat, cfg.dt.context_len, gen)
     st.actor.train()
-    while step < total:
-        metrics = dt_update(st, sampler, step)
-        step += 1
-        log.step(step, metrics)
-        if step == cfg.pretrain_steps:
-            ckpt.save_state(run.root / "pretrain", modules, optim, _rngs(gen), {"stage": "pretrain", "step": step})
-        if step % cfg.save_every == 0 or step == total:
-            ckpt.save_state(run_dir, modules, optim, _rngs(gen), {"stage": "dt", "step": step})
+
+    def save_pretrain() -> None:  # the state Q-ALIGN DT starts from
+        ckpt.save_state(
+            run.root / "pretrain", modules, optim, _rngs(gen), {"stage": "pretrain", "step": cfg.pretrain_steps}
+        )
+
+    step = _run_steps(
+        step,
+        total,
+        lambda s: dt_update(st, sampler, s),
+        log,
+        cfg.save_every,
+        lambda s: ckpt.save_state(run_dir, modules, optim, _rngs(gen), {"stage": "dt", "step": s}),
+        {cfg.pretrain_steps: save_pretrain},
+    )
     path = run.model_path("dt")
     ckpt.save_model(path, st.ema, _model_meta("dt", data, run, cfg, step, log.last))
     return TrainResult("dt", step, log.last, path, log.path)
@@ -371,18 +402,20 @@ def train_qalign(
     log = MetricLog(run_dir / "metrics.jsonl", cfg.log_every, total, progress, fresh=step == cfg.pretrain_steps)
     sampler = WindowSampler(flat, cfg.dt.context_len, gen)
     st.actor.train()
-    while step < total:
-        metrics = qa.update(sampler, step)
-        step += 1
-        log.step(step, metrics)
-        if step % cfg.save_every == 0 or step == total:
-            ckpt.save_state(
-                run_dir,
-                modules,
-                optim,
-                _rngs(gen),
-                {"stage": "qalign", "step": step, "q_scale": float(qa.q_scale), "align_scale": float(qa.align_scale)},
-            )
+    step = _run_steps(
+        step,
+        total,
+        lambda s: qa.update(sampler, s),
+        log,
+        cfg.save_every,
+        lambda s: ckpt.save_state(
+            run_dir,
+            modules,
+            optim,
+            _rngs(gen),
+            {"stage": "qalign", "step": s, "q_scale": float(qa.q_scale), "align_scale": float(qa.align_scale)},
+        ),
+    )
     path = run.model_path("qalign")
     ckpt.save_model(path, st.ema, _model_meta("qalign", data, run, cfg, step, log.last))
     return TrainResult("qalign", step, log.last, path, log.path)
