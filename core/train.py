@@ -6,12 +6,17 @@
 
 Any field of the preset can be overridden, e.g. ``--cfg.align-steps 500 --cfg.dt.embed-dim 64``
 (``--help`` lists them all with their meaning). Runs resume from their last saved state.
+
+The same command runs data-parallel under torchrun (gloo on CPU, NCCL on GPUs; rank 0 logs and saves):
+
+    torchrun --nproc_per_node 4 -m core.train --task hopper --dataset medium --stage dt --config paper --device cuda
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from typing import Literal
@@ -37,12 +42,14 @@ class TrainArgs:
     """Training seed (network init, window sampling, dropout, RTG perturbations)."""
     resume: bool = True
     """Continue from the run's saved state if there is one."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    """auto: the GPU when torch sees one (cuda:LOCAL_RANK under torchrun), else the CPU."""
     cfg: TrainConfig = field(default_factory=TrainConfig)
     """Hyperparameters (defaults come from --config)."""
 
 
-def tqdm_progress(desc: str):
-    bar = tqdm(desc=desc, unit="step", dynamic_ncols=True)
+def tqdm_progress(desc: str, disable: bool = False):
+    bar = tqdm(desc=desc, unit="step", dynamic_ncols=True, disable=disable)
 
     def progress(step: int, total: int, metrics: dict | None) -> None:
         bar.total = total
@@ -64,8 +71,9 @@ def main(argv: list[str] | None = None) -> dict:
         args=rest,
         description=__doc__ + f"\n--config {{{','.join(sorted(PRESETS))}}} picks the preset (default cpu).",
     )
-    progress, bar = tqdm_progress(f"{args.task}/{args.dataset} {args.stage}")
-    result = run_stage(args.stage, args.task, args.dataset, args.cfg, args.seed, progress, args.resume)
+    main_rank = int(os.environ.get("RANK", 0)) == 0
+    progress, bar = tqdm_progress(f"{args.task}/{args.dataset} {args.stage}", disable=not main_rank)
+    result = run_stage(args.stage, args.task, args.dataset, args.cfg, args.seed, progress, args.resume, args.device)
     bar.close()
     summary = {
         "stage": result.stage,
@@ -74,7 +82,8 @@ def main(argv: list[str] | None = None) -> dict:
         "log": str(result.log_path),
         "metrics": result.metrics,
     }
-    print(json.dumps(summary))
+    if main_rank:
+        print(json.dumps(summary))
     return summary
 
 

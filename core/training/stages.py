@@ -5,6 +5,9 @@ its state at ``pretrain_steps``; ``qalign`` starts from exactly that state (weig
 RNGs) and runs ``align_steps`` more with the alignment loss. Same network, data, steps and seeds;
 only the loss of the last ``align_steps`` differs. Shipped weights: the final EMA actor (fixed in
 advance; no selection by any evaluation).
+
+Every stage also runs under ``torchrun`` (see ``core.training.distributed``): modules are wrapped in DDP,
+each rank samples from its own seed, rank 0 alone logs and saves.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from core.seeding import set_seed
 from core.training import checkpoint as ckpt
 from core.training import losses as L
 from core.training.config import TrainConfig
+from core.training.distributed import Dist, check_in_sync, setup, teardown, warn_rng_reset
 
 STAGES = ("critic", "dt", "qalign")
 Progress = Callable[[int, int, "dict | None"], None]  # (step, total, metrics or None)
@@ -72,23 +76,28 @@ class Run:
 class MetricLog:
     """JSONL metrics file plus the progress callback; one record every ``every`` steps."""
 
-    def __init__(self, path: Path, every: int, total: int, progress: Progress | None, fresh: bool):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if fresh:
-            path.unlink(missing_ok=True)
-        self.path, self.every, self.total, self.progress = path, every, total, progress
+    def __init__(self, path: Path, every: int, total: int, progress: Progress | None, fresh: bool, write: bool = True):
+        if write:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if fresh:
+                path.unlink(missing_ok=True)
+        self.path, self.every, self.total, self.progress, self.write = path, every, total, progress, write
         self.last: dict = {}
         self.t0, self.s0 = time.perf_counter(), None
+
+    def due(self, step: int) -> bool:
+        return step % self.every == 0 or step == self.total
 
     def step(self, step: int, metrics: dict[str, torch.Tensor | float]) -> None:
         if self.s0 is None:
             self.s0 = step - 1
         record = None
-        if step % self.every == 0 or step == self.total:
+        if self.due(step):
             record = {"step": step, **{k: float(v) for k, v in metrics.items()}}
             record["perf/steps_per_s"] = (step - self.s0) / max(time.perf_counter() - self.t0, 1e-9)
-            with self.path.open("a") as f:
-                f.write(json.dumps(record) + "\n")
+            if self.write:
+                with self.path.open("a") as f:
+                    f.write(json.dumps(record) + "\n")
             self.last = record
         if self.progress is not None:
             self.progress(step, self.total, record)
@@ -105,15 +114,18 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
 class ActorState:
     """Actor, EMA actor and optimiser; the part both the baseline and Q-ALIGN DT share."""
 
-    def __init__(self, cfg: TrainConfig, obs_dim: int, act_dim: int):
-        self.actor = DecisionTransformer(cfg.dt, obs_dim, act_dim)
+    def __init__(self, cfg: TrainConfig, obs_dim: int, act_dim: int, dist: Dist | None = None):
+        dist = dist or Dist()
+        self.device = dist.device
+        self.actor = DecisionTransformer(cfg.dt, obs_dim, act_dim).to(self.device)
         self.ema = copy.deepcopy(self.actor).requires_grad_(False).eval()
+        self.model = dist.wrap(self.actor)  # what the training forward goes through (DDP under torchrun)
         self.opt = torch.optim.AdamW(self.actor.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.cfg = cfg
 
     def forward(self, w: Window) -> torch.Tensor:
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.cfg.bf16):
-            out = self.actor(w.rtg, w.states, w.actions, w.timesteps, w.mask)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.bf16):
+            out = self.model(w.rtg, w.states, w.actions, w.timesteps, w.mask)
         return out.float()
 
     def step(self, loss: torch.Tensor, step: int) -> float:
@@ -129,9 +141,14 @@ class ActorState:
 
 
 class CriticState:
-    def __init__(self, cfg: TrainConfig, obs_dim: int, act_dim: int, critic: TwinCritic | None = None):
-        self.critic = critic if critic is not None else TwinCritic(cfg.critic, obs_dim, act_dim)
+    def __init__(
+        self, cfg: TrainConfig, obs_dim: int, act_dim: int, critic: TwinCritic | None = None, dist: Dist | None = None
+    ):
+        dist = dist or Dist()
+        critic = critic if critic is not None else TwinCritic(cfg.critic, obs_dim, act_dim)
+        self.critic = critic.to(dist.device)
         self.target = copy.deepcopy(self.critic).requires_grad_(False)
+        self.model = dist.wrap(self.critic)  # TD-loss forward; the actor's loss uses the bare critic
         self.opt = torch.optim.Adam(self.critic.parameters(), lr=cfg.critic_lr)
         self.tau = cfg.tau
 
@@ -150,7 +167,7 @@ def critic_update(cs: CriticState, sampler: TransitionSampler, cfg: TrainConfig)
     b = sampler.sample(cfg.critic_batch_size)
     with torch.no_grad():
         target = L.sarsa_targets(b.rewards, b.not_done, cs.target(b.next_states, b.next_actions), cfg.gamma)
-    q = cs.critic(b.states, b.actions)  # (2, B)
+    q = cs.model(b.states, b.actions)  # (2, B)
     loss = L.critic_loss(q, target)
     cs.step(loss)
     return {"losses/critic": loss.detach(), "charts/q_mean": q.detach().mean(), "charts/target_mean": target.mean()}
@@ -183,8 +200,8 @@ class QAlign:
             a_boot = self.st.ema(optimistic, w.states, w.actions, w.timesteps, w.mask)[:, -1]  # (B, A)
             q_boot = self.cs.target(w.states[:, -1], a_boot).min(dim=0).values  # (B,)
             target = L.window_targets(w.rewards, q_boot, cfg.gamma)  # (B, K)
-        q = self.cs.critic(w.states, w.actions)  # (2, B, K)
-        valid = w.mask & (torch.arange(K) < K - 1)[None, :]
+        q = self.cs.model(w.states, w.actions)  # (2, B, K)
+        valid = w.mask & (torch.arange(K, device=w.mask.device) < K - 1)[None, :]
         loss = L.critic_loss(q, target, valid)
         self.cs.step(loss)
         return {"losses/critic": loss.detach(), "charts/q_target_mean": L.masked_mean(target, valid)}
@@ -235,13 +252,55 @@ class QAlign:
 # ---------------------------------------------------------------- stage drivers
 
 
-def _rngs(gen: torch.Generator) -> dict[str, torch.Tensor]:
-    return {"sampler": gen.get_state(), "torch": torch.get_rng_state()}
+def _rank_key(name: str, rank: int) -> str:
+    return name if rank == 0 else f"{name}_r{rank}"
 
 
-def _set_rngs(gen: torch.Generator, rngs: dict[str, torch.Tensor]) -> None:
-    gen.set_state(rngs["sampler"])
-    torch.set_rng_state(rngs["torch"])
+def _rngs(gen: torch.Generator, dist: Dist) -> dict[str, torch.Tensor]:
+    """RNG states of every rank (rank 0 under the single-process keys); a collective under torchrun."""
+    mine = {"sampler": gen.get_state(), "torch": torch.get_rng_state()}
+    if not dist.active:
+        return mine
+    out = {}
+    for name, state in mine.items():
+        parts = [torch.empty_like(state) for _ in range(dist.world)]
+        torch.distributed.all_gather(parts, state)
+        out.update({_rank_key(name, r): t for r, t in enumerate(parts)})
+    return out
+
+
+def _set_rngs(gen: torch.Generator, rngs: dict[str, torch.Tensor], dist: Dist, fresh_seed: int) -> None:
+    """Restore this rank's RNGs; a rank the checkpoint has no state for starts from a fresh per-rank seed."""
+    keys = [_rank_key(name, dist.rank) for name in ("sampler", "torch")]
+    try:
+        gen.set_state(rngs[keys[0]])
+        torch.set_rng_state(rngs[keys[1]])
+    except (KeyError, RuntimeError):
+        warn_rng_reset(dist.rank)
+        gen.manual_seed(fresh_seed)
+        torch.manual_seed(fresh_seed)
+
+
+def _generator(run: Run, dist: Dist) -> torch.Generator:
+    """The sampler's generator: the run's seed on rank 0, a disjoint stream on other ranks."""
+    return torch.Generator(device=dist.device).manual_seed(dist.seed(run.seed))
+
+
+def _per_rank_dropout(run: Run, dist: Dist) -> None:
+    """All ranks build identical networks from the run's seed; after that, dropout differs per rank."""
+    if dist.rank > 0:
+        torch.manual_seed(dist.seed(run.seed))
+
+
+def _saver(dist: Dist, gen: torch.Generator, run_dir: Path, modules: dict, optim: dict, meta: Callable[[int], dict]):
+    """``save(step)`` for ``_run_steps``: every rank hands in its RNGs, rank 0 writes."""
+
+    def save(step: int) -> None:
+        rngs = _rngs(gen, dist)
+        if dist.main:
+            ckpt.save_state(run_dir, modules, optim, rngs, meta(step))
+
+    return save
 
 
 def _run_steps(
@@ -252,12 +311,16 @@ def _run_steps(
     save_every: int,
     save: Callable[[int], None],
     extra_saves: dict[int, Callable[[], None]] | None = None,
+    dist: Dist | None = None,
 ) -> int:
-    """The loop every stage shares: update, log, save every ``save_every`` steps and at the end
-    (plus one-off saves at given steps). Returns the step reached."""
+    """The loop every stage shares: update, log (metrics averaged over ranks), save every ``save_every``
+    steps and at the end (plus one-off saves at given steps). Returns the step reached."""
+    dist = dist or Dist()
     while step < total:
         metrics = update(step)
         step += 1
+        if log.due(step):
+            metrics = dist.mean(metrics)
         log.step(step, metrics)
         if extra_saves and step in extra_saves:
             extra_saves[step]()
@@ -288,20 +351,35 @@ def _model_meta(kind: str, data: OfflineData, run: Run, cfg: TrainConfig, step: 
     }
 
 
+def _ranks_meta(dist: Dist, what: str, *modules: torch.nn.Module) -> dict:
+    """World size and every rank's weight digest (a collective); raises if the ranks drifted apart."""
+    prints = dist.fingerprints(*modules)
+    check_in_sync(prints, what)
+    return {"world_size": dist.world, "device": dist.device.type, "rank_fingerprints": prints}
+
+
 def train_critic(
-    data: OfflineData, run: Run, cfg: TrainConfig, progress: Progress | None = None, resume: bool = True
+    data: OfflineData,
+    run: Run,
+    cfg: TrainConfig,
+    progress: Progress | None = None,
+    resume: bool = True,
+    dist: Dist | None = None,
 ) -> TrainResult:
-    flat = FlatData(data, get_task(data.task).rtg_scale)
-    gen = torch.Generator().manual_seed(run.seed)
+    dist = dist or Dist()
+    flat = FlatData(data, get_task(data.task).rtg_scale, dist.device)
+    gen = _generator(run, dist)
     set_seed(run.seed)
-    cs = CriticState(cfg, data.obs_dim, data.act_dim)
+    cs = CriticState(cfg, data.obs_dim, data.act_dim, dist=dist)
+    _per_rank_dropout(run, dist)
     run_dir = run.root / "critic"
+    modules, optim = {"critic": cs.critic, "target": cs.target}, {"critic": cs.opt}
     step = 0
     if resume and (run_dir / "state.json").exists():
-        meta, rngs = ckpt.load_state(run_dir, {"critic": cs.critic, "target": cs.target}, {"critic": cs.opt})
+        meta, rngs = ckpt.load_state(run_dir, modules, optim)
         step = meta["step"]
-        _set_rngs(gen, rngs)
-    log = MetricLog(run_dir / "metrics.jsonl", cfg.log_every, cfg.critic_steps, progress, fresh=step == 0)
+        _set_rngs(gen, rngs, dist, dist.seed(run.seed) + step)
+    log = MetricLog(run_dir / "metrics.jsonl", cfg.log_every, cfg.critic_steps, progress, step == 0, dist.main)
     sampler = TransitionSampler(flat, gen)
     step = _run_steps(
         step,
@@ -309,19 +387,14 @@ def train_critic(
         lambda _s: critic_update(cs, sampler, cfg),
         log,
         cfg.save_every,
-        lambda s: ckpt.save_state(
-            run_dir,
-            {"critic": cs.critic, "target": cs.target},
-            {"critic": cs.opt},
-            _rngs(gen),
-            {"stage": "critic", "step": s},
-        ),
+        _saver(dist, gen, run_dir, modules, optim, lambda s: {"stage": "critic", "step": s}),
+        dist=dist,
     )
-    ckpt.save_critic(
-        run.critic_path,
-        cs.critic,
-        {"task": data.task, "dataset_id": data.dataset_id, "step": step, "metrics": log.last, "gamma": cfg.gamma},
-    )
+    ranks = _ranks_meta(dist, "critic", cs.critic, cs.target)
+    if dist.main:
+        meta = {"task": data.task, "dataset_id": data.dataset_id, "step": step, "metrics": log.last}
+        ckpt.save_critic(run.critic_path, cs.critic, {**meta, "gamma": cfg.gamma, **ranks})
+    dist.barrier()
     return TrainResult("critic", step, log.last, run.critic_path, log.path)
 
 
@@ -334,48 +407,65 @@ def _actor_modules(st: ActorState, cs: CriticState | None = None) -> tuple[dict,
     return modules, optim
 
 
+def _ship(path: Path, st: ActorState, dist: Dist, meta: Callable[[], dict]) -> None:
+    ranks = _ranks_meta(dist, "actor", st.actor, st.ema)
+    if dist.main:
+        ckpt.save_model(path, st.ema, {**meta(), **ranks})
+    dist.barrier()
+
+
 def train_dt(
-    data: OfflineData, run: Run, cfg: TrainConfig, progress: Progress | None = None, resume: bool = True
+    data: OfflineData,
+    run: Run,
+    cfg: TrainConfig,
+    progress: Progress | None = None,
+    resume: bool = True,
+    dist: Dist | None = None,
 ) -> TrainResult:
     """Baseline: BC for all actor steps; the state at ``pretrain_steps`` is kept for Q-ALIGN DT."""
-    flat = FlatData(data, get_task(data.task).rtg_scale)
-    gen = torch.Generator().manual_seed(run.seed)
+    dist = dist or Dist()
+    flat = FlatData(data, get_task(data.task).rtg_scale, dist.device)
+    gen = _generator(run, dist)
     set_seed(run.seed)
-    st = ActorState(cfg, data.obs_dim, data.act_dim)
+    st = ActorState(cfg, data.obs_dim, data.act_dim, dist)
+    _per_rank_dropout(run, dist)
     modules, optim = _actor_modules(st)
     run_dir, step = run.root / "dt", 0
     if resume and (run_dir / "state.json").exists():
         meta, rngs = ckpt.load_state(run_dir, modules, optim)
         step = meta["step"]
-        _set_rngs(gen, rngs)
+        _set_rngs(gen, rngs, dist, dist.seed(run.seed) + step)
     total = cfg.total_actor_steps
-    log = MetricLog(run_dir / "metrics.jsonl", cfg.log_every, total, progress, fresh=step == 0)
+    log = MetricLog(run_dir / "metrics.jsonl", cfg.log_every, total, progress, step == 0, dist.main)
     sampler = WindowSampler(flat, cfg.dt.context_len, gen)
     st.actor.train()
-
-    def save_pretrain() -> None:  # the state Q-ALIGN DT starts from
-        ckpt.save_state(
-            run.root / "pretrain", modules, optim, _rngs(gen), {"stage": "pretrain", "step": cfg.pretrain_steps}
-        )
-
+    # the state Q-ALIGN DT starts from
+    save_pretrain = _saver(dist, gen, run.root / "pretrain", modules, optim, lambda s: {"stage": "pretrain", "step": s})
     step = _run_steps(
         step,
         total,
         lambda s: dt_update(st, sampler, s),
         log,
         cfg.save_every,
-        lambda s: ckpt.save_state(run_dir, modules, optim, _rngs(gen), {"stage": "dt", "step": s}),
-        {cfg.pretrain_steps: save_pretrain},
+        _saver(dist, gen, run_dir, modules, optim, lambda s: {"stage": "dt", "step": s}),
+        {cfg.pretrain_steps: lambda: save_pretrain(cfg.pretrain_steps)},
+        dist,
     )
     path = run.model_path("dt")
-    ckpt.save_model(path, st.ema, _model_meta("dt", data, run, cfg, step, log.last))
+    _ship(path, st, dist, lambda: _model_meta("dt", data, run, cfg, step, log.last))
     return TrainResult("dt", step, log.last, path, log.path)
 
 
 def train_qalign(
-    data: OfflineData, run: Run, cfg: TrainConfig, progress: Progress | None = None, resume: bool = True
+    data: OfflineData,
+    run: Run,
+    cfg: TrainConfig,
+    progress: Progress | None = None,
+    resume: bool = True,
+    dist: Dist | None = None,
 ) -> TrainResult:
     """Q-ALIGN DT: from the shared pre-trained state, ``align_steps`` of critic + aligned actor updates."""
+    dist = dist or Dist()
     pretrain, run_dir = run.root / "pretrain", run.root / "qalign"
     for need, cmd in ((run.critic_path.with_suffix(".json"), "critic"), (pretrain / "state.json", "dt")):
         if not need.exists():
@@ -383,11 +473,11 @@ def train_qalign(
                 f"Q-ALIGN needs {need}; run first: python -m core.train --task {run.task} "
                 f"--dataset {run.dataset} --seed {run.seed} --stage {cmd}"
             )
-    flat = FlatData(data, get_task(data.task).rtg_scale)
-    gen = torch.Generator().manual_seed(run.seed)
-    st = ActorState(cfg, data.obs_dim, data.act_dim)
+    flat = FlatData(data, get_task(data.task).rtg_scale, dist.device)
+    gen = _generator(run, dist)
+    st = ActorState(cfg, data.obs_dim, data.act_dim, dist)
     critic, _ = ckpt.load_critic(run.critic_path)
-    cs = CriticState(cfg, data.obs_dim, data.act_dim, critic)
+    cs = CriticState(cfg, data.obs_dim, data.act_dim, critic, dist)
     qa = QAlign(st, cs, cfg, data.task, data.return_stats["max"], get_task(data.task).rtg_scale)
     if resume and (run_dir / "state.json").exists():
         modules, optim = _actor_modules(st, cs)
@@ -397,9 +487,9 @@ def train_qalign(
         modules, optim = _actor_modules(st)
         meta, rngs = ckpt.load_state(pretrain, modules, optim)
         modules, optim = _actor_modules(st, cs)
-    _set_rngs(gen, rngs)
+    _set_rngs(gen, rngs, dist, dist.seed(run.seed) + meta["step"])
     step, total = meta["step"], cfg.total_actor_steps
-    log = MetricLog(run_dir / "metrics.jsonl", cfg.log_every, total, progress, fresh=step == cfg.pretrain_steps)
+    log = MetricLog(run_dir / "metrics.jsonl", cfg.log_every, total, progress, step == cfg.pretrain_steps, dist.main)
     sampler = WindowSampler(flat, cfg.dt.context_len, gen)
     st.actor.train()
     step = _run_steps(
@@ -408,16 +498,23 @@ def train_qalign(
         lambda s: qa.update(sampler, s),
         log,
         cfg.save_every,
-        lambda s: ckpt.save_state(
+        _saver(
+            dist,
+            gen,
             run_dir,
             modules,
             optim,
-            _rngs(gen),
-            {"stage": "qalign", "step": s, "q_scale": float(qa.q_scale), "align_scale": float(qa.align_scale)},
+            lambda s: {
+                "stage": "qalign",
+                "step": s,
+                "q_scale": float(qa.q_scale),
+                "align_scale": float(qa.align_scale),
+            },
         ),
+        dist=dist,
     )
     path = run.model_path("qalign")
-    ckpt.save_model(path, st.ema, _model_meta("qalign", data, run, cfg, step, log.last))
+    _ship(path, st, dist, lambda: _model_meta("qalign", data, run, cfg, step, log.last))
     return TrainResult("qalign", step, log.last, path, log.path)
 
 
@@ -429,12 +526,17 @@ def run_stage(
     seed: int = 0,
     progress: Progress | None = None,
     resume: bool = True,
+    device: str = "auto",
 ) -> TrainResult:
-    """Load the dataset and run one stage."""
+    """Load the dataset and run one stage (as one rank of a torchrun job when launched by torchrun)."""
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; valid stages: {', '.join(STAGES)}")
     torch.set_num_threads(cfg.threads)
     data = load_offline_data(task, dataset)
     run = Run(get_task(task).name, dataset, seed)
     fn = {"critic": train_critic, "dt": train_dt, "qalign": train_qalign}[stage]
-    return fn(data, run, cfg, progress, resume)
+    dist = setup(device)
+    try:
+        return fn(data, run, cfg, progress if dist.main else None, resume, dist)
+    finally:
+        teardown(dist)
