@@ -1,6 +1,7 @@
 """Evaluate checkpoints: RTG sweep, alignment metrics, velocity tracking, JSON report and plotly figures.
 
     python -m core.evaluate --task hopper --dataset medium --models dt,qalign --episodes 5
+    python -m core.evaluate --task hopper --dataset medium --backend ray --workers 8 [--address HEAD:6379]
 
 Writes ``results/<task>/<dataset>/report.json``, ``alignment.html`` (and ``velocity.html`` when
 velocity tracking runs), plus PNGs when kaleido can find a browser. Seeds are recorded in the report.
@@ -12,6 +13,7 @@ import json
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import tyro
@@ -58,7 +60,14 @@ class EvalConfig:
     threads: int = 1
     """torch CPU threads; the batched forward is small, and more threads than free cores slows it badly."""
     ship: bool = False
-    """Also write the sweep beside the checkpoints (checkpoints/<task>/<dataset>/sweep.json) for the dashboard."""
+    """Also write the sweep beside the checkpoints (checkpoints/<task>/<dataset>/sweep.json; sweep-s<seed>.json for
+    training seeds other than 0) for the dashboard."""
+    backend: Literal["local", "ray"] = "local"
+    """local: one batched vector env; ray: the targets x episodes split over Ray workers (same seeds, same numbers)."""
+    workers: int = 2
+    """Ray workers (one CPU each)."""
+    address: str | None = None
+    """Ray cluster to join (e.g. HEAD:6379); default starts a local Ray instance."""
 
 
 def default_targets(stats: dict, n: int, high_factor: float) -> np.ndarray:
@@ -77,18 +86,26 @@ def velocity_schedule(cfg: EvalConfig, steps: int, stats: dict) -> list[tuple[in
     return [(i * steps // len(speeds), v) for i, v in enumerate(speeds)]
 
 
-def evaluate_model(cfg: EvalConfig, kind: str, targets: np.ndarray | None) -> dict:
+def model_path(cfg: EvalConfig, kind: str) -> Path:
+    return Run(get_task(cfg.task).name, cfg.dataset, cfg.seed).model_path(kind)
+
+
+def evaluate_model(cfg: EvalConfig, kind: str, targets: np.ndarray | None, sweeper=None) -> dict:
+    """Sweep (locally, or on ``sweeper``'s Ray workers), alignment metrics and velocity tracking of one model."""
     task = get_task(cfg.task)
-    path = Run(task.name, cfg.dataset, cfg.seed).model_path(kind)
+    path = model_path(cfg, kind)
     policy = ReturnConditionedPolicy.load(path)
     stats = policy.meta["return_stats"]
     if targets is None:
         targets = default_targets(stats, cfg.n_targets, cfg.high_factor)
+    targets = policy.clamp_targets(targets)
     total = len(targets) * cfg.episodes
-    with tqdm(total=total, desc=f"{task.name} {kind} sweep", unit="ep") as bar:
-        res: SweepResult = sweep(
-            policy, task, targets, cfg.episodes, cfg.eval_seed, progress=lambda done, _n: bar.update(done - bar.n)
-        )
+    with tqdm(total=total, desc=f"{task.name} {kind} sweep ({cfg.backend})", unit="ep") as bar:
+        progress = lambda done, _n: bar.update(done - bar.n)  # noqa: E731
+        if sweeper is None:
+            res: SweepResult = sweep(policy, task, targets, cfg.episodes, cfg.eval_seed, progress=progress)
+        else:
+            res = sweeper.sweep(kind, task.name, targets, cfg.episodes, cfg.eval_seed, progress=progress)
     report = {
         "checkpoint": str(path),
         "return_stats": stats,
@@ -116,12 +133,19 @@ def run(cfg: EvalConfig) -> dict:
     if unknown or not kinds:
         raise ValueError(f"unknown model kinds {unknown}; valid: {', '.join(MODEL_NAMES)}")
     targets = np.asarray(cfg.targets, float) if cfg.targets else None
-    out = cfg.out or results_root() / cfg.task / cfg.dataset.replace("/", "_")
+    out = cfg.out or default_out(cfg)
     out.mkdir(parents=True, exist_ok=True)
-    report = {
-        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()},
-        "models": {k: evaluate_model(cfg, k, targets) for k in kinds},
-    }
+    sweeper = None
+    if cfg.backend == "ray":
+        from core import cluster
+
+        sweeper = cluster.RaySweeper({k: model_path(cfg, k) for k in kinds}, cfg.workers, cfg.address, cfg.threads)
+    try:
+        models = {k: evaluate_model(cfg, k, targets, sweeper) for k in kinds}
+    finally:
+        if sweeper is not None:
+            sweeper.close()
+    report = {"config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()}, "models": models}
     (out / "report.json").write_text(json.dumps(report, indent=1))
     if cfg.ship:
         ship_sweep(cfg, report, " ".join(["python -m core.evaluate", *sys.argv[1:]]) if sys.argv[1:] else "")
@@ -132,9 +156,20 @@ def run(cfg: EvalConfig) -> dict:
     return report
 
 
+def default_out(cfg: EvalConfig) -> Path:
+    out = results_root() / cfg.task / cfg.dataset.replace("/", "_")
+    return out if cfg.seed == 0 else out / f"s{cfg.seed}"
+
+
+def sweep_path(task: str, dataset: str, seed: int = 0) -> Path:
+    """The shipped sweep of one training seed: sweep.json for seed 0, sweep-s<seed>.json otherwise."""
+    folder = Run(task, dataset, seed).model_path("dt").parent.parent
+    return folder / ("sweep.json" if seed == 0 else f"sweep-s{seed}.json")
+
+
 def ship_sweep(cfg: EvalConfig, report: dict, command: str) -> Path:
     """The dashboard's precomputed alignment curves: sweeps only, with how they were made."""
-    path = Run(cfg.task, cfg.dataset, cfg.seed).model_path("dt").parent.parent / "sweep.json"
+    path = sweep_path(cfg.task, cfg.dataset, cfg.seed)
     how = (
         f"{cfg.episodes} episodes per target, reset seeds {cfg.eval_seed}..{cfg.eval_seed + cfg.episodes - 1}, "
         f"training seed {cfg.seed}" + (f"; made by `{command}`" if command else "")

@@ -2,6 +2,7 @@
 
     python -m core.data.collect --task hopper --quality medium
     python -m core.data.collect --task hopper --quality all
+    python -m core.data.collect --task hopper,walker2d,halfcheetah --quality all --backend ray --workers 12
 
 Qualities: ``medium`` (the medium snapshot, sampled actions), ``expert`` (the expert snapshot),
 ``medium-expert`` (both, half each), ``medium-replay`` (every training snapshot up to the medium
@@ -11,7 +12,7 @@ one, equal shares: the competence levels a replay buffer would have seen).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -33,7 +34,7 @@ class CollectConfig:
     """Dataset collection."""
 
     task: str = "hopper"
-    """Task name (hopper, halfcheetah, walker2d)."""
+    """Task name (hopper, halfcheetah, walker2d), or several separated by commas."""
     quality: Literal["medium", "medium-replay", "expert", "medium-expert", "all"] = "medium"
     """Which dataset to build; ``all`` builds the four."""
     size: int = 0
@@ -44,6 +45,12 @@ class CollectConfig:
     """Multiplier on each snapshot's own action std (0 = deterministic actions)."""
     n_envs: int = 16
     """Episodes simulated side by side."""
+    backend: Literal["local", "ray"] = "local"
+    """local: one dataset after another; ray: one Ray task per (task, quality), same seeds, same datasets."""
+    workers: int = 2
+    """CPUs of the local Ray instance (ignored with --address)."""
+    address: str | None = None
+    """Ray cluster to join; datasets are written on the node that builds them."""
 
     def size_for(self, quality: str) -> int:
         return self.size or {"medium-expert": 400_000, "medium-replay": 100_000}.get(quality, 200_000)
@@ -131,7 +138,23 @@ def collect(cfg: CollectConfig, quality: str) -> dict:
 
 def main(cfg: CollectConfig) -> list[dict]:
     qualities = QUALITIES if cfg.quality == "all" else (cfg.quality,)
-    out = [collect(cfg, q) for q in qualities]
+    tasks = [get_task(t.strip()).name for t in cfg.task.split(",") if t.strip()]
+    if not tasks:
+        raise ValueError("--task needs at least one task name")
+    jobs = [(t, q) for t in tasks for q in qualities]
+    if cfg.backend == "ray":
+        from core import cluster
+
+        started = cluster.init(cfg.address, cfg.workers)
+        fields = {k: v for k, v in asdict(cfg).items() if k not in ("backend", "workers", "address")}
+        try:
+            with tqdm(total=len(jobs), desc="datasets (ray)", unit="dataset") as bar:
+                out = cluster.collect_many(jobs, fields, lambda done, _n: bar.update(done - bar.n))
+        finally:
+            if started:
+                cluster.shutdown()
+    else:
+        out = [collect(replace(cfg, task=t), q) for t, q in jobs]
     for s in out:
         print(json.dumps(s))
     return out
