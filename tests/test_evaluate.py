@@ -72,3 +72,25 @@ def test_video_cli_records_side_by_side_mp4(tiny_models, roots):
         "core.video", "--task", "hopper", "--max-steps", "12", "--size", "64", "--out", str(out), env=dict(os.environ)
     )
     assert "requested" in text and out.stat().st_size > 1000
+
+
+def test_training_seeds_ship_apart_and_aggregate(tiny_models, roots):
+    import numpy as np
+
+    from core.evaluate import EvalConfig, run
+    from core.report import main as report_main
+    from core.training.config import preset
+    from core.training.stages import Run, run_stage
+
+    for stage in ("critic", "dt", "qalign"):
+        run_stage(stage, "hopper", "medium", preset("tiny"), seed=1)
+    assert Run("hopper", "medium", 1).model_path("dt").name == "model-s1"
+    reports = [run(EvalConfig(n_targets=3, episodes=2, seed=s, ship=True)) for s in (0, 1)]
+    ckpts, results = roots["checkpoints"] / "hopper" / "medium", roots["results"] / "hopper" / "medium"
+    assert (ckpts / "sweep.json").exists() and (ckpts / "sweep-s1.json").exists()  # seed 1 does not overwrite 0
+    assert json.loads((ckpts / "sweep-s1.json").read_text())["how"].split(";")[0].endswith("training seed 1")
+    text = report_main([str(results / "report.json"), str(results / "s1" / "report.json")])
+    assert "| hopper | medium (seed 1) | DT |" in text
+    row = next(line for line in text.splitlines() if line.startswith("| hopper | medium | DT | 0, 1 |"))
+    best = [r["models"]["dt"]["metrics"]["best_return"] for r in reports]
+    assert f"{np.mean(best):,.0f} +/- {np.std(best):,.0f}" in row
