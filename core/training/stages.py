@@ -263,9 +263,10 @@ def _rngs(gen: torch.Generator, dist: Dist) -> dict[str, torch.Tensor]:
         return mine
     out = {}
     for name, state in mine.items():
+        state = state.to(dist.comm_device)  # NCCL gathers GPU tensors only
         parts = [torch.empty_like(state) for _ in range(dist.world)]
         torch.distributed.all_gather(parts, state)
-        out.update({_rank_key(name, r): t for r, t in enumerate(parts)})
+        out.update({_rank_key(name, r): t.cpu() for r, t in enumerate(parts)})
     return out
 
 
@@ -351,6 +352,15 @@ def _model_meta(kind: str, data: OfflineData, run: Run, cfg: TrainConfig, step: 
     }
 
 
+def _resume(run_dir: Path, modules: dict, optim: dict, gen: torch.Generator, run: Run, dist: Dist) -> int:
+    """Load the stage's saved state if there is one; returns the step to continue from (0: none)."""
+    if not (run_dir / "state.json").exists():
+        return 0
+    meta, rngs = ckpt.load_state(run_dir, modules, optim)
+    _set_rngs(gen, rngs, dist, dist.seed(run.seed) + meta["step"])
+    return meta["step"]
+
+
 def _ranks_meta(dist: Dist, what: str, *modules: torch.nn.Module) -> dict:
     """World size and every rank's weight digest (a collective); raises if the ranks drifted apart."""
     prints = dist.fingerprints(*modules)
@@ -374,11 +384,7 @@ def train_critic(
     _per_rank_dropout(run, dist)
     run_dir = run.root / "critic"
     modules, optim = {"critic": cs.critic, "target": cs.target}, {"critic": cs.opt}
-    step = 0
-    if resume and (run_dir / "state.json").exists():
-        meta, rngs = ckpt.load_state(run_dir, modules, optim)
-        step = meta["step"]
-        _set_rngs(gen, rngs, dist, dist.seed(run.seed) + step)
+    step = _resume(run_dir, modules, optim, gen, run, dist) if resume else 0
     log = MetricLog(run_dir / "metrics.jsonl", cfg.log_every, cfg.critic_steps, progress, step == 0, dist.main)
     sampler = TransitionSampler(flat, gen)
     step = _run_steps(
@@ -430,11 +436,8 @@ def train_dt(
     st = ActorState(cfg, data.obs_dim, data.act_dim, dist)
     _per_rank_dropout(run, dist)
     modules, optim = _actor_modules(st)
-    run_dir, step = run.root / "dt", 0
-    if resume and (run_dir / "state.json").exists():
-        meta, rngs = ckpt.load_state(run_dir, modules, optim)
-        step = meta["step"]
-        _set_rngs(gen, rngs, dist, dist.seed(run.seed) + step)
+    run_dir = run.root / "dt"
+    step = _resume(run_dir, modules, optim, gen, run, dist) if resume else 0
     total = cfg.total_actor_steps
     log = MetricLog(run_dir / "metrics.jsonl", cfg.log_every, total, progress, step == 0, dist.main)
     sampler = WindowSampler(flat, cfg.dt.context_len, gen)
