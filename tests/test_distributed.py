@@ -60,3 +60,18 @@ def test_state_from_two_ranks_resumes_on_one(tiny_dataset, roots):
     assert result.step == cfg.total_actor_steps
     meta = json.loads(run.model_path("qalign").with_suffix(".json").read_text())
     assert meta["world_size"] == 1
+
+
+def test_device_choice_is_explicit():
+    import pytest
+    import torch
+
+    from core.training.distributed import resolve_device
+
+    assert resolve_device("cpu") == torch.device("cpu")
+    if not torch.cuda.is_available():
+        assert resolve_device("auto") == torch.device("cpu")
+        with pytest.raises(RuntimeError, match="no CUDA GPU"):
+            resolve_device("cuda")  # never a silent fallback to the CPU
+    with pytest.raises(ValueError, match="valid: auto, cpu, cuda"):
+        resolve_device("tpu")
