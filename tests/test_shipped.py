@@ -1,0 +1,49 @@
+"""The checkpoints committed to the repo: every one loads, acts, and has the sweep the dashboard shows."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from app import catalog
+from core.envs import get_task
+from core.paths import REPO_ROOT
+from core.policy import ReturnConditionedPolicy
+
+SHIPPED = REPO_ROOT / "checkpoints"
+
+
+def test_every_shipped_model_loads_and_acts(monkeypatch):
+    monkeypatch.setenv("QDT_CHECKPOINTS", str(SHIPPED))
+    found = catalog.available()
+    for task in ("hopper", "walker2d", "halfcheetah"):
+        for dataset in ("medium", "medium-replay"):
+            assert sorted(found[task][dataset]) == ["dt", "qalign"], (task, dataset)
+    paths = sorted(p.with_suffix("") for p in SHIPPED.glob("*/*/*/model*.json") if p.parts[-4] != "behavior")
+    assert len(paths) >= 16
+    for path in paths:
+        task_name, dataset, kind = path.parts[-4], path.parts[-3], path.parts[-2]
+        policy = ReturnConditionedPolicy.load(path)
+        assert (policy.meta["task"], policy.meta["dataset"], policy.meta["kind"]) == (task_name, dataset, kind)
+        seed = 0 if path.name == "model" else int(path.name.split("-s")[1])
+        assert policy.meta["seed"] == seed
+        env = get_task(task_name).make()
+        obs, _ = env.reset(seed=0)
+        policy.reset(obs[None], np.array([policy.meta["return_stats"]["max"]]))
+        action = policy.act(obs[None])
+        assert action.shape == (1, env.action_space.shape[0]) and np.all(np.abs(action) <= 1)
+        env.close()
+
+
+def test_every_shipped_pair_has_its_sweep():
+    for sweep_file in SHIPPED.glob("*/*/sweep*.json"):
+        data = json.loads(sweep_file.read_text())
+        assert set(data["models"]) == {"dt", "qalign"}
+        for m in data["models"].values():
+            n, k = len(m["sweep"]["targets"]), len(m["sweep"]["returns"][0])
+            assert n == 8 and k == 5 and len(m["sweep"]["returns"]) == n
+    names = {p.relative_to(SHIPPED).as_posix() for p in SHIPPED.glob("*/*/sweep*.json")}
+    for task in ("hopper", "walker2d", "halfcheetah"):
+        assert {f"{task}/medium/sweep.json", f"{task}/medium-replay/sweep.json"} <= names
+    assert {"hopper/medium/sweep-s1.json", "hopper/medium/sweep-s2.json"} <= names
