@@ -44,7 +44,9 @@ def show_precomputed(task: str, dataset: str):
         return None, f"No precomputed sweep shipped for {task}/{dataset}: use the button below."
     stats = catalog.return_stats(task, dataset)
     note = f"\n\n{data.get('how', '')}"
-    return alignment_figure(data["models"], stats, task), metrics_table(data["models"], stats, task) + note
+    return alignment_figure(data["models"], stats, f"{task} / {dataset}"), metrics_table(
+        data["models"], stats, task
+    ) + note
 
 
 def quick_sweep(task: str, dataset: str, n_targets, episodes, progress=gr.Progress()):  # noqa: B008  (the Gradio idiom)
@@ -84,7 +86,7 @@ def quick_sweep(task: str, dataset: str, n_targets, episodes, progress=gr.Progre
                 for j, r in enumerate(s["returns"][i]):
                     w.writerow([kind, f"{t:.1f}", j, s["seeds"][i][j], f"{r:.2f}", s["lengths"][i][j]])
     return (
-        alignment_figure(models, stats, task),
+        alignment_figure(models, stats, f"{task} / {dataset}"),
         metrics_table(models, stats, task),
         [str(out / "sweep.csv"), str(out / "sweep.json")],
     )

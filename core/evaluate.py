@@ -150,9 +150,10 @@ def run(cfg: EvalConfig) -> dict:
     if cfg.ship:
         ship_sweep(cfg, report, " ".join(["python -m core.evaluate", *sys.argv[1:]]) if sys.argv[1:] else "")
     stats = report["models"][kinds[0]]["return_stats"]
-    save_figure(alignment_figure(report["models"], stats, cfg.task), out / "alignment")
+    label = f"{cfg.task} / {cfg.dataset}" + (f" / training seed {cfg.seed}" if cfg.seed else "")
+    save_figure(alignment_figure(report["models"], stats, label), out / "alignment")
     if any("velocity" in m for m in report["models"].values()):
-        save_figure(velocity_figure(report["models"], cfg.task), out / "velocity")
+        save_figure(velocity_figure(report["models"], label), out / "velocity")
     return report
 
 

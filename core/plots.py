@@ -12,8 +12,9 @@ COLORS = {"dt": "#7f7f7f", "qalign": "#d62728"}
 MODEL_NAMES = {"dt": "Decision Transformer", "qalign": "Q-ALIGN DT"}  # the one place model kinds get names
 
 
-def alignment_figure(models: dict[str, dict], stats: dict, task: str) -> go.Figure:
-    """Achieved vs requested return, mean +/- std per target, the diagonal, the data's range shaded."""
+def alignment_figure(models: dict[str, dict], stats: dict, label: str) -> go.Figure:
+    """Achieved vs requested return, mean +/- std per target, the diagonal, the data's range shaded.
+    ``label`` names the run in the title (e.g. "hopper / medium-replay")."""
     fig = go.Figure()
     lo = min(min(m["sweep"]["targets"]) for m in models.values())
     hi = max(max(m["sweep"]["targets"]) for m in models.values())
@@ -45,7 +46,7 @@ def alignment_figure(models: dict[str, dict], stats: dict, task: str) -> go.Figu
             )
         )
     fig.update_layout(
-        title=f"{task}: achieved vs requested return",
+        title=f"{label}: achieved vs requested return",
         xaxis_title="requested return",
         yaxis_title="achieved return",
         xaxis_range=[min(0, lo), hi * 1.02],
@@ -54,7 +55,7 @@ def alignment_figure(models: dict[str, dict], stats: dict, task: str) -> go.Figu
     return fig
 
 
-def velocity_figure(models: dict[str, dict], task: str) -> go.Figure:
+def velocity_figure(models: dict[str, dict], label: str) -> go.Figure:
     """Measured forward speed vs the target schedule, per model."""
     fig = go.Figure()
     shown_target = False
@@ -71,7 +72,7 @@ def velocity_figure(models: dict[str, dict], task: str) -> go.Figure:
             go.Scatter(y=tr["speed"], mode="lines", name=MODEL_NAMES.get(kind, kind), line={"color": COLORS.get(kind)})
         )
     fig.update_layout(
-        title=f"{task}: velocity tracking",
+        title=f"{label}: velocity tracking",
         xaxis_title="step",
         yaxis_title="forward speed (m/s)",
         template="plotly_white",
