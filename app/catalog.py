@@ -10,6 +10,7 @@ from core import plots
 from core.paths import checkpoints_root
 from core.policy import ReturnConditionedPolicy
 from core.training.checkpoint import load_model
+from core.training.stages import Run
 
 MODEL_NAMES = {k: plots.MODEL_NAMES[k] for k in ("qalign", "dt")}  # the order the UI lists them
 CHOICE_BOTH = "Both, side by side"
@@ -28,7 +29,7 @@ def available() -> dict[str, dict[str, list[str]]]:
 
 
 def model_path(task: str, dataset: str, kind: str) -> Path:
-    return checkpoints_root() / task / dataset / kind / "model"
+    return Run(task, dataset).model_path(kind)  # the shipped (seed 0) model
 
 
 @lru_cache(maxsize=16)
@@ -56,5 +57,5 @@ def return_stats(task: str, dataset: str) -> dict:
 
 def precomputed_sweep(task: str, dataset: str) -> dict | None:
     """The alignment sweep shipped beside the checkpoints (``sweep.json``), if any."""
-    p = checkpoints_root() / task / dataset / "sweep.json"
+    p = Run(task, dataset).sweep_path
     return json.loads(p.read_text()) if p.exists() else None

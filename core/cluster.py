@@ -15,11 +15,16 @@ import math
 import os
 import tempfile
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core.rollout import SweepResult
+
+if TYPE_CHECKING:
+    from core.data.collect import CollectConfig
 
 Progress = Callable[[int, int], None]  # (done, total) episodes
 
@@ -102,8 +107,7 @@ class _SweepWorker:
         from core.envs import get_task
         from core.rollout import sweep
 
-        res = sweep(self.policies[kind], get_task(task_name), targets, episodes, seed, max_steps=max_steps)
-        return {k: np.asarray(v) for k, v in res.to_dict().items()}
+        return sweep(self.policies[kind], get_task(task_name), targets, episodes, seed, max_steps=max_steps)
 
 
 class RaySweeper:
@@ -137,14 +141,12 @@ class RaySweeper:
             futures[actor.run.remote(kind, task_name, targets[t0:t1].tolist(), e1 - e0, seed + e0, max_steps)] = b
         out = {k: np.zeros((N, M)) for k in ("returns", "lengths", "speeds", "seeds")}
         clamped = targets.copy()
-        pending, done = list(futures), 0
-        while pending:
-            ready, pending = self.ray.wait(pending, num_returns=1)
-            t0, t1, e0, e1 = blocks[futures[ready[0]]]
-            part = self.ray.get(ready[0])
+        done = 0
+        for future, part in _as_done(self.ray, futures):
+            t0, t1, e0, e1 = blocks[futures[future]]
             for k in out:
-                out[k][t0:t1, e0:e1] = part[k]
-            clamped[t0:t1] = part["targets"]
+                out[k][t0:t1, e0:e1] = getattr(part, k)
+            clamped[t0:t1] = part.targets
             done += (t1 - t0) * (e1 - e0)
             if progress is not None:
                 progress(done, N * M)
@@ -159,13 +161,21 @@ class RaySweeper:
             shutdown()
 
 
-def _collect_job(task: str, quality: str, cfg_fields: dict) -> dict:
-    from core.data.collect import CollectConfig, collect
+def _as_done(ray, futures: Iterable):
+    """(future, result) in the order the work finishes, so progress shows while the rest still runs."""
+    pending = list(futures)
+    while pending:
+        ready, pending = ray.wait(pending, num_returns=1)
+        yield ready[0], ray.get(ready[0])
 
-    return collect(CollectConfig(**{**cfg_fields, "task": task, "quality": quality}), quality)
+
+def _collect_job(cfg: CollectConfig, task: str, quality: str) -> dict:
+    from core.data.collect import collect
+
+    return collect(replace(cfg, task=task), quality)
 
 
-def collect_many(jobs: list[tuple[str, str]], cfg_fields: dict, progress: Progress | None = None) -> list[dict]:
+def collect_many(jobs: list[tuple[str, str]], cfg: CollectConfig, progress: Progress | None = None) -> list[dict]:
     """Dataset generation fanned out: one Ray task (one CPU) per (task, quality); results in job order.
 
     Each worker writes its dataset under MINARI_DATASETS_PATH on its own node (one node or a shared
@@ -173,12 +183,10 @@ def collect_many(jobs: list[tuple[str, str]], cfg_fields: dict, progress: Progre
     ray = require_ray()
     fn = ray.remote(num_cpus=1)(_collect_job)
     env = {k: os.environ[k] for k in ("MINARI_DATASETS_PATH", "QDT_CHECKPOINTS") if k in os.environ}
-    futures = [fn.options(runtime_env={"env_vars": env}).remote(t, q, cfg_fields) for t, q in jobs]
+    futures = [fn.options(runtime_env={"env_vars": env}).remote(cfg, t, q) for t, q in jobs]
     results: dict = {}
-    pending = list(futures)
-    while pending:
-        ready, pending = ray.wait(pending, num_returns=1)
-        results[ready[0]] = ray.get(ready[0])
+    for future, summary in _as_done(ray, futures):
+        results[future] = summary
         if progress is not None:
             progress(len(results), len(futures))
     return [results[f] for f in futures]

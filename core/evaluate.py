@@ -162,15 +162,9 @@ def default_out(cfg: EvalConfig) -> Path:
     return out if cfg.seed == 0 else out / f"s{cfg.seed}"
 
 
-def sweep_path(task: str, dataset: str, seed: int = 0) -> Path:
-    """The shipped sweep of one training seed: sweep.json for seed 0, sweep-s<seed>.json otherwise."""
-    folder = Run(task, dataset, seed).model_path("dt").parent.parent
-    return folder / ("sweep.json" if seed == 0 else f"sweep-s{seed}.json")
-
-
 def ship_sweep(cfg: EvalConfig, report: dict, command: str) -> Path:
     """The dashboard's precomputed alignment curves: sweeps only, with how they were made."""
-    path = sweep_path(cfg.task, cfg.dataset, cfg.seed)
+    path = Run(cfg.task, cfg.dataset, cfg.seed).sweep_path
     how = (
         f"{cfg.episodes} episodes per target, reset seeds {cfg.eval_seed}..{cfg.eval_seed + cfg.episodes - 1}, "
         f"training seed {cfg.seed}" + (f"; made by `{command}`" if command else "")

@@ -54,12 +54,11 @@ SEEDS_HEADER = (
 
 
 def seed_metrics(report: dict, kind: str) -> dict:
-    task = get_task(report["config"]["task"])
     m = report["models"][kind]
     met = m["metrics"]
     return {
         "best": met["best_return"],
-        "score": task.d4rl_score(met["best_return"]),
+        "score": met["best_score"],
         "spearman": met["all"]["spearman"],
         "error": met["all"]["alignment_error"],
         "velocity": m.get("velocity", {}).get("schedule_error"),

@@ -17,8 +17,11 @@ import pytest
 from core import cluster
 from core.data.collect import CollectConfig
 from core.data.collect import main as collect_main
+from core.envs import get_task
 from core.evaluate import EvalConfig, run
 from core.paths import REPO_ROOT
+from core.policy import ReturnConditionedPolicy
+from core.rollout import sweep
 
 
 @pytest.fixture(scope="module")
@@ -61,10 +64,6 @@ def test_ray_sweep_gives_the_local_numbers(tiny_models, roots, ray_local):
         one = sweeper.sweep("dt", "hopper", [40.0], 4, 100)
     finally:
         sweeper.close()
-    from core.envs import get_task
-    from core.policy import ReturnConditionedPolicy
-    from core.rollout import sweep
-
     ref = sweep(ReturnConditionedPolicy.load(tiny_models["dt"]), get_task("hopper"), [40.0], 4, 100)
     assert one.seeds.tolist() == [[100, 101, 102, 103]]
     np.testing.assert_allclose(one.returns, ref.returns, rtol=1e-6)

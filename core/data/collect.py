@@ -12,7 +12,7 @@ one, equal shares: the competence levels a replay buffer would have seen).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -63,7 +63,7 @@ def behavior_path(task: str, level: str) -> Path:
 def replay_snapshots(task: str) -> list[Path]:
     """Snapshots from the start of training up to (and including) the medium one."""
     medium_step = load_actor(behavior_path(task, "medium")).spec.step
-    snaps = sorted((checkpoints_root() / "behavior" / task / "snapshots").glob("step_*.json"))
+    snaps = sorted(behavior_path(task, "snapshots").glob("step_*.json"))
     return [p.with_suffix("") for p in snaps if int(p.stem.split("_")[1]) <= medium_step]
 
 
@@ -146,10 +146,9 @@ def main(cfg: CollectConfig) -> list[dict]:
         from core import cluster
 
         started = cluster.init(cfg.address, cfg.workers)
-        fields = {k: v for k, v in asdict(cfg).items() if k not in ("backend", "workers", "address")}
         try:
             with tqdm(total=len(jobs), desc="datasets (ray)", unit="dataset") as bar:
-                out = cluster.collect_many(jobs, fields, lambda done, _n: bar.update(done - bar.n))
+                out = cluster.collect_many(jobs, cfg, lambda done, _n: bar.update(done - bar.n))
         finally:
             if started:
                 cluster.shutdown()

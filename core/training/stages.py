@@ -69,6 +69,12 @@ class Run:
         return checkpoints_root() / self.task / self.dataset_key / kind / name
 
     @property
+    def sweep_path(self) -> Path:
+        """The shipped alignment sweep of this training seed: sweep.json for seed 0, sweep-s<seed>.json otherwise."""
+        folder = checkpoints_root() / self.task / self.dataset_key
+        return folder / ("sweep.json" if self.seed == 0 else f"sweep-s{self.seed}.json")
+
+    @property
     def critic_path(self) -> Path:
         return self.root / "critic" / "critic"
 
@@ -361,11 +367,14 @@ def _resume(run_dir: Path, modules: dict, optim: dict, gen: torch.Generator, run
     return meta["step"]
 
 
-def _ranks_meta(dist: Dist, what: str, *modules: torch.nn.Module) -> dict:
-    """World size and every rank's weight digest (a collective); raises if the ranks drifted apart."""
+def _finish(dist: Dist, what: str, modules: tuple[torch.nn.Module, ...], write: Callable[[dict], None]) -> None:
+    """End of a stage on every rank: compare the ranks' weight digests (a collective; raises if they drifted
+    apart), let rank 0 write the result with world size and digests, and wait until it is on disk."""
     prints = dist.fingerprints(*modules)
     check_in_sync(prints, what)
-    return {"world_size": dist.world, "device": dist.device.type, "rank_fingerprints": prints}
+    if dist.main:
+        write({"world_size": dist.world, "device": dist.device.type, "rank_fingerprints": prints})
+    dist.barrier()
 
 
 def train_critic(
@@ -396,11 +405,10 @@ def train_critic(
         _saver(dist, gen, run_dir, modules, optim, lambda s: {"stage": "critic", "step": s}),
         dist=dist,
     )
-    ranks = _ranks_meta(dist, "critic", cs.critic, cs.target)
-    if dist.main:
-        meta = {"task": data.task, "dataset_id": data.dataset_id, "step": step, "metrics": log.last}
-        ckpt.save_critic(run.critic_path, cs.critic, {**meta, "gamma": cfg.gamma, **ranks})
-    dist.barrier()
+    meta = {"task": data.task, "dataset_id": data.dataset_id, "step": step, "metrics": log.last, "gamma": cfg.gamma}
+    _finish(
+        dist, "critic", (cs.critic, cs.target), lambda ranks: ckpt.save_critic(run.critic_path, cs.critic, meta | ranks)
+    )
     return TrainResult("critic", step, log.last, run.critic_path, log.path)
 
 
@@ -414,10 +422,8 @@ def _actor_modules(st: ActorState, cs: CriticState | None = None) -> tuple[dict,
 
 
 def _ship(path: Path, st: ActorState, dist: Dist, meta: Callable[[], dict]) -> None:
-    ranks = _ranks_meta(dist, "actor", st.actor, st.ema)
-    if dist.main:
-        ckpt.save_model(path, st.ema, {**meta(), **ranks})
-    dist.barrier()
+    """The shipped model: the final EMA actor, written by rank 0 once the ranks agree."""
+    _finish(dist, "actor", (st.actor, st.ema), lambda ranks: ckpt.save_model(path, st.ema, meta() | ranks))
 
 
 def train_dt(
