@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import tempfile
 from pathlib import Path
 
@@ -11,25 +9,21 @@ import gradio as gr
 
 from app import catalog, text
 from app.episode import checked_number
-from core.envs import get_task
-from core.evaluate import default_targets
-from core.metrics import alignment_report
+from core.evaluation import default_targets, evaluate
 from core.plots import alignment_figure
-from core.rollout import sweep
 
 MAX_TARGETS, MAX_EPISODES = 10, 5
 QUICK_SEED = 200_000  # dashboard sweeps: their own seeds, recorded in the exported files
+HIGH_FACTOR = 1.5  # requests reach 1.5x the data's best episode, as the CLI's default sweep does
 
 
-def metrics_table(models: dict, stats: dict, task: str) -> str:
+def metrics_table(models: dict) -> str:
     rows = [
         "| model | Spearman | alignment error | slope | best return | best D4RL score |",
         "|---|---|---|---|---|---|",
     ]
     for kind, m in models.items():
-        rep = alignment_report(
-            m["sweep"]["targets"], m["sweep"]["returns"], stats["min"], stats["max"], get_task(task).d4rl_score
-        )
+        rep = m["metrics"]
         a = rep["all"]
         rows.append(
             f"| {catalog.MODEL_NAMES[kind]} | {a['spearman']:.2f} | {a['alignment_error']:.2f} | "
@@ -44,51 +38,31 @@ def show_precomputed(task: str, dataset: str):
         return None, f"No precomputed sweep shipped for {task}/{dataset}: use the button below."
     stats = catalog.return_stats(task, dataset)
     note = f"\n\n{data.get('how', '')}"
-    return alignment_figure(data["models"], stats, f"{task} / {dataset}"), metrics_table(
-        data["models"], stats, task
-    ) + note
+    return alignment_figure(data["models"], stats, f"{task} / {dataset}"), metrics_table(data["models"]) + note
 
 
 def quick_sweep(task: str, dataset: str, n_targets, episodes, progress=gr.Progress()):  # noqa: B008  (the Gradio idiom)
-    """Sweep both models live; returns the figure, the metrics table and CSV + JSON files."""
+    """Sweep both models live with the evaluation library; returns the figure, the metrics table and the
+    library's own CSV + JSON files (the format ``python -m core.evaluate`` writes)."""
     n_targets = int(checked_number(n_targets, "Targets", 2, MAX_TARGETS, 6))
     episodes = int(checked_number(episodes, "Episodes per target", 1, MAX_EPISODES, 2))
+    task = catalog.task_name(task)
     kinds = catalog.available().get(task, {}).get(dataset, [])
     if not kinds:
         raise gr.Error(f"no checkpoints for {task}/{dataset}")
+    policies = {k: catalog.policy(task, dataset, k) for k in kinds}
     stats = catalog.return_stats(task, dataset)
-    targets = default_targets(stats, n_targets, 1.5)
-    models = {}
-    for i, kind in enumerate(kinds):
-        pol = catalog.policy(task, dataset, kind)
-        label = catalog.MODEL_NAMES[kind]
-        res = sweep(
-            pol,
-            get_task(task),
-            targets,
-            episodes,
-            QUICK_SEED,
-            progress=lambda done, n, i=i, label=label: progress(
-                (i + done / n) / len(kinds), desc=f"{label}: {done}/{n} episodes"
-            ),
-        )
-        models[kind] = {"sweep": res.to_dict()}
-    out = Path(tempfile.mkdtemp(prefix="qdt-sweep-"))
-    (out / "sweep.json").write_text(
-        json.dumps({"task": task, "dataset": dataset, "seed": QUICK_SEED, "models": models}, indent=1)
-    )
-    with (out / "sweep.csv").open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["model", "requested_return", "episode", "seed", "achieved_return", "length"])
-        for kind, m in models.items():
-            s = m["sweep"]
-            for i, t in enumerate(s["targets"]):
-                for j, r in enumerate(s["returns"][i]):
-                    w.writerow([kind, f"{t:.1f}", j, s["seeds"][i][j], f"{r:.2f}", s["lengths"][i][j]])
+    targets = default_targets(stats, n_targets, HIGH_FACTOR)
+    tell = lambda done, total, kind: progress(
+        done / total, desc=f"{catalog.MODEL_NAMES[kind]}: {done}/{total} episodes"
+    )  # noqa: E731
+    ev = evaluate(policies, dataset, targets, episodes, QUICK_SEED, progress=tell)
+    paths = ev.write(Path(tempfile.mkdtemp(prefix="qdt-sweep-")))
+    data = ev.sweep_json()
     return (
-        alignment_figure(models, stats, f"{task} / {dataset}"),
-        metrics_table(models, stats, task),
-        [str(out / "sweep.csv"), str(out / "sweep.json")],
+        alignment_figure(data["models"], stats, f"{task} / {dataset}"),
+        metrics_table(data["models"]),
+        [str(paths["csv"]), str(paths["json"])],
     )
 
 

@@ -6,26 +6,30 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+import gradio as gr
+
 from core import plots
-from core.paths import checkpoints_root
+from core.envs import get_task
 from core.policy import ReturnConditionedPolicy
-from core.training.checkpoint import load_model
-from core.training.stages import Run
+from core.store.checkpoint import load_model
+from core.store.layout import Run, shipped_models
 
 MODEL_NAMES = {k: plots.MODEL_NAMES[k] for k in ("qalign", "dt")}  # the order the UI lists them
 CHOICE_BOTH = "Both, side by side"
 
 
 def available() -> dict[str, dict[str, list[str]]]:
-    """{task: {dataset: [kinds]}} for every checkpoint folder holding a ``model.json``."""
-    out: dict[str, dict[str, list[str]]] = {}
-    root = checkpoints_root()
-    for meta in sorted(root.glob("*/*/*/model.json")):
-        kind, dataset, task = meta.parent.name, meta.parent.parent.name, meta.parent.parent.parent.name
-        if task == "behavior" or kind not in MODEL_NAMES:
-            continue
-        out.setdefault(task, {}).setdefault(dataset, []).append(kind)
-    return out
+    """{task: {dataset: [kinds]}} for every shipped seed-0 model, in the UI's order of kinds."""
+    found = shipped_models()
+    return {t: {d: [k for k in MODEL_NAMES if k in kinds] for d, kinds in ds.items()} for t, ds in found.items()}
+
+
+def task_name(task: str) -> str:
+    """The UI edge: a task typed any way (``HalfCheetah``) becomes its registry name, or a clear error."""
+    try:
+        return get_task(task).name
+    except ValueError as err:
+        raise gr.Error(str(err)) from err
 
 
 def model_path(task: str, dataset: str, kind: str) -> Path:

@@ -12,14 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import gradio as gr
-import numpy as np
 import plotly.graph_objects as go
 
 from app import catalog
 from core.envs import get_task
-from core.live import LiveControl, in_own_thread, live_rollout
+from core.live import EpisodeTrace, LiveControl, in_own_thread, live_rollout
 from core.plots import COLORS
-from core.video import frame_skip, open_writer, overlay, step_lines
+from core.video import frame_skip, recorded
 
 FRAME_SIZE = 320  # px per model; software rendering measured ~2x faster than 480
 PLOT_EVERY = 10  # refresh the plot every 10 frames
@@ -31,7 +30,7 @@ class LiveSession:
     """One user's live episode: its control knobs, traces and the recorded video."""
 
     control: LiveControl = field(default_factory=LiveControl)
-    trace: dict = field(default_factory=dict)
+    trace: EpisodeTrace = field(default_factory=EpisodeTrace)
     video: str | None = None
     summary: dict = field(default_factory=dict)
 
@@ -47,7 +46,6 @@ def model_kinds(choice: str) -> list[str]:
 
 def load_policies(task: str, dataset: str, choice: str) -> dict:
     try:
-        get_task(task)
         return {k: catalog.policy(task, dataset, k) for k in model_kinds(choice)}
     except (FileNotFoundError, ValueError) as err:
         raise gr.Error(str(err)) from err
@@ -120,6 +118,7 @@ def summary_markdown(task: str, mode: str, target: float, stats: dict) -> str:
 def run_episode(task: str, dataset: str, choice: str, target, seed, mode: str, session: LiveSession | None):
     """Generator: (frame, plot, summary, video, session) while the episode runs; the video path comes last."""
     session = session if isinstance(session, LiveSession) else LiveSession()
+    task = catalog.task_name(task)
     policies = load_policies(task, dataset, choice)
     spec = get_task(task)
     stats = catalog.return_stats(task, dataset)
@@ -130,41 +129,26 @@ def run_episode(task: str, dataset: str, choice: str, target, seed, mode: str, s
         target = checked_number(target, "Target speed", 0.0, MAX_SPEED, 1.0)
     seed = int(checked_number(seed, "Seed", 0, 2**31 - 1, 0))
     session.control = LiveControl(mode=mode, target=target)
-    session.trace = {"t": [], "target": []}
+    session.trace = EpisodeTrace()
     session.video, session.summary = None, {}
     video_path = Path(tempfile.mkdtemp(prefix="qdt-")) / f"{task}-{mode}.mp4"
-    skip = frame_skip(spec)
-    writer = open_writer(video_path, spec)
-    speeds = {k: [] for k in policies}
+    steps = in_own_thread(
+        lambda: live_rollout(policies, spec, session.control, seed, size=FRAME_SIZE, frame_skip=frame_skip(spec)),
+        session.control,
+    )
     n_frames, step = 0, None
-    try:
-        steps = in_own_thread(
-            lambda: live_rollout(policies, spec, session.control, seed, size=FRAME_SIZE, frame_skip=skip),
-            session.control,
-        )
-        for step in steps:
-            tr = session.trace
-            tr["t"].append(step.t)
-            tr["target"].append(step.target)
-            for k, s in step.stats.items():
-                tr.setdefault(f"{k}:return", []).append(s["return"])
-                tr.setdefault(f"{k}:speed", []).append(s["speed"])
-                if not s["done"]:
-                    speeds[k].append(s["speed"])
-            if step.frame is None:
-                continue
-            n_frames += 1
-            writer.append_data(overlay(step.frame, step_lines(step, mode)))
-            plot = trace_figure(session.trace, mode, "requested") if n_frames % PLOT_EVERY == 1 else gr.skip()
-            yield step.frame, plot, gr.skip(), gr.skip(), session
-    finally:
-        writer.close()
+    for step in recorded(steps, video_path, spec, mode, session.trace):
+        if step.frame is None:
+            continue
+        n_frames += 1
+        plot = trace_figure(session.trace.to_dict(), mode, "requested") if n_frames % PLOT_EVERY == 1 else gr.skip()
+        yield step.frame, plot, gr.skip(), gr.skip(), session
     if step is None:
         raise gr.Error("the episode produced no steps")
-    final = {k: {**s, "mean_speed": float(np.mean(speeds[k])) if speeds[k] else 0.0} for k, s in step.stats.items()}
+    final = session.trace.summary()
     session.video, session.summary = str(video_path), {"task": task, "mode": mode, "target": step.target, **final}
     summary = summary_markdown(task, mode, step.target, final)
-    yield step.frame, trace_figure(session.trace, mode, "requested"), summary, session.video, session
+    yield step.frame, trace_figure(session.trace.to_dict(), mode, "requested"), summary, session.video, session
 
 
 def set_target(value, session: LiveSession | None) -> None:

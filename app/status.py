@@ -7,14 +7,14 @@ import json
 import gradio as gr
 
 from core.envs import TASKS
-from core.paths import checkpoints_root
+from core.store.layout import levels_path
 
 
 def behaviour_table() -> list[list]:
     """One row per task: measured random / medium / expert returns of the shipped behaviour snapshots."""
     rows = []
     for name, task in TASKS.items():
-        path = checkpoints_root() / "behavior" / name / "levels.json"
+        path = levels_path(name)
         if not path.exists():
             rows.append([name, "-", "-", "-", "not trained yet"])
             continue

@@ -20,6 +20,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from core.envs import get_task  # noqa: E402
+from core.store.layout import Run, runs_root  # noqa: E402
 
 
 def run(nproc: int, args, cores: int, tmp: Path) -> dict:
@@ -39,7 +43,9 @@ def run(nproc: int, args, cores: int, tmp: Path) -> dict:
     wall = time.perf_counter() - t0
     if out.returncode != 0:
         raise SystemExit(out.stderr[-3000:])
-    log = tmp / f"n{nproc}" / "runs" / args.task / args.dataset.replace("/", "_") / "s0" / "dt" / "metrics.jsonl"
+    log = Path(env["QDT_RUNS"]) / Run(get_task(args.task).name, args.dataset).metrics_path("dt").relative_to(
+        runs_root()
+    )
     last = json.loads(log.read_text().splitlines()[-1])
     return {"steps_per_s": last["perf/steps_per_s"], "wall": wall, "threads": threads}
 

@@ -20,10 +20,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core import cluster  # noqa: E402
 from core.envs import get_task  # noqa: E402
-from core.evaluate import default_targets  # noqa: E402
+from core.evaluation import default_targets  # noqa: E402
 from core.policy import ReturnConditionedPolicy  # noqa: E402
 from core.rollout import sweep  # noqa: E402
-from core.training.stages import Run  # noqa: E402
+from core.store.layout import Run  # noqa: E402
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ from core.data.dataset import OfflineData, trajectory_from_arrays  # noqa: E402
 from core.data.windows import FlatData, WindowSampler  # noqa: E402
 from core.training.config import preset  # noqa: E402
 from core.training.distributed import Dist, resolve_device  # noqa: E402
-from core.training.stages import ActorState, CriticState, QAlign, dt_update  # noqa: E402
+from core.training.updates import ActorState, CriticState, QAlign, dt_update  # noqa: E402
 
 
 def synthetic(n_eps=300, T=400, obs_dim=11, act_dim=3, seed=0) -> OfflineData:

@@ -1,4 +1,6 @@
-"""Ray backend: evaluation sweeps and dataset generation fanned out over Ray workers.
+"""Ray backend: a generic runner (``map_tasks``: one Ray task per job) and evaluation sweeps over Ray actors.
+
+Callers own their jobs (dataset collection hands ``map_tasks`` its own function); this module imports no caller.
 
 A local Ray instance by default; ``address`` joins an existing cluster (``ray start --head`` on one node,
 ``ray start --address HEAD:6379`` on the others). Our ``core`` package travels to remote workers through
@@ -15,16 +17,11 @@ import math
 import os
 import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core.rollout import SweepResult
-
-if TYPE_CHECKING:
-    from core.data.collect import CollectConfig
 
 Progress = Callable[[int, int], None]  # (done, total) episodes
 
@@ -169,24 +166,18 @@ def _as_done(ray, futures: Iterable):
         yield ready[0], ray.get(ready[0])
 
 
-def _collect_job(cfg: CollectConfig, task: str, quality: str) -> dict:
-    from core.data.collect import collect
-
-    return collect(replace(cfg, task=task), quality)
-
-
-def collect_many(jobs: list[tuple[str, str]], cfg: CollectConfig, progress: Progress | None = None) -> list[dict]:
-    """Dataset generation fanned out: one Ray task (one CPU) per (task, quality); results in job order.
-
-    Each worker writes its dataset under MINARI_DATASETS_PATH on its own node (one node or a shared
-    filesystem gives one folder with all of them)."""
+def map_tasks(
+    fn: Callable, jobs: list[tuple], progress: Progress | None = None, env_vars: tuple[str, ...] = ()
+) -> list:
+    """``[fn(*job) for job in jobs]``, one Ray task (one CPU) per job; results in job order, progress as they
+    finish. ``env_vars`` names environment variables the workers must see as the driver does (data roots)."""
     ray = require_ray()
-    fn = ray.remote(num_cpus=1)(_collect_job)
-    env = {k: os.environ[k] for k in ("MINARI_DATASETS_PATH", "QDT_CHECKPOINTS") if k in os.environ}
-    futures = [fn.options(runtime_env={"env_vars": env}).remote(cfg, t, q) for t, q in jobs]
+    remote = ray.remote(num_cpus=1)(fn)
+    env = {k: os.environ[k] for k in env_vars if k in os.environ}
+    futures = [remote.options(runtime_env={"env_vars": env}).remote(*job) for job in jobs]
     results: dict = {}
-    for future, summary in _as_done(ray, futures):
-        results[future] = summary
+    for future, value in _as_done(ray, futures):
+        results[future] = value
         if progress is not None:
             progress(len(results), len(futures))
     return [results[f] for f in futures]

@@ -13,16 +13,15 @@ from dataclasses import dataclass
 
 import torch
 import tyro
-from safetensors.torch import load_file
 
 from core.data.dataset import load_offline_data
 from core.data.windows import FlatData, WindowSampler
 from core.envs import get_task
 from core.metrics import spearman
 from core.models.critic import TwinCritic
-from core.training.checkpoint import load_critic, load_model
+from core.store.checkpoint import has_state, load_critic, load_model, load_state
+from core.store.layout import Run
 from core.training.config import preset
-from core.training.stages import Run
 
 SHIFTS = (-1.0, -0.5, 0.0, 0.5, 1.0)
 
@@ -52,10 +51,9 @@ def probe(cfg: DiagnoseConfig) -> dict:
     w = WindowSampler(FlatData(data, task.rtg_scale), K, torch.Generator().manual_seed(123)).sample(cfg.windows)
     high = preset("cpu").rtg_high_factor * data.return_stats["max"] / task.rtg_scale
     critics = {"pretrained": load_critic(run.critic_path)[0]}
-    state = run.root / "qalign" / "state.safetensors"
-    if state.exists():
+    if has_state(run.stage_dir("qalign")):  # the critic as the alignment stage left it
         tuned = TwinCritic(critics["pretrained"].cfg, data.obs_dim, data.act_dim)
-        tuned.load_state_dict({k[7:]: v for k, v in load_file(str(state)).items() if k.startswith("critic.")})
+        load_state(run.stage_dir("qalign"), {"critic": tuned}, {})
         critics["after Q-ALIGN"] = tuned
     out = {}
     with torch.no_grad():

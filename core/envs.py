@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
 import gymnasium as gym
-
-from core.paths import REPO_ROOT
-
-# Written by `python -m core.behavior.select`; QDT_REFERENCES redirects it (tests).
-MEASURED_REFERENCES = Path(os.environ.get("QDT_REFERENCES", REPO_ROOT / "assets" / "reference_returns.json"))
 
 
 @dataclass(frozen=True)
@@ -43,15 +34,16 @@ class TaskSpec:
         """D4RL normalised score: 100 * (return - random) / (expert - random)."""
         return 100.0 * (ret - self.d4rl_random) / (self.d4rl_expert - self.d4rl_random)
 
-    def measured(self) -> dict:
-        """Random/expert returns measured on our setup (empty until the behaviour run wrote them)."""
-        return measured_references().get(self.name, {})
-
     def reward_for_speed(self, speed: float, mean_sq_action: float = 0.5) -> float:
         """Per-step reward of running at ``speed`` m/s: forward reward (= x-velocity) + alive bonus - control
         cost, with the control cost estimated at ``mean_sq_action`` per action dimension."""
         act_dim = {"hopper": 3, "halfcheetah": 6, "walker2d": 6}[self.name]
         return speed + self.healthy_reward - self.ctrl_cost_weight * act_dim * mean_sq_action
+
+    def rtg_for_speed(self, speed: float, steps_left: int) -> float:
+        """The return-to-go that asks for ``speed`` m/s over the rest of the episode: r*(speed) x steps left
+        (METHOD.md, "Velocity tracking"). The one place a speed becomes a request."""
+        return self.reward_for_speed(speed) * steps_left
 
     def speed_for_reward(self, reward: float, mean_sq_action: float = 0.5) -> float:
         """Inverse of ``reward_for_speed``."""
@@ -80,19 +72,3 @@ def get_task(name: str) -> TaskSpec:
     if key not in TASKS:
         raise ValueError(f"unknown task {name!r}; valid tasks: {', '.join(sorted(TASKS))}")
     return TASKS[key]
-
-
-@lru_cache(maxsize=1)
-def _read_references(path: Path) -> dict:
-    return json.loads(path.read_text()) if path.exists() else {}
-
-
-def measured_references() -> dict:
-    """The JSON written by the behaviour-policy run: random and expert returns per task."""
-    return _read_references(MEASURED_REFERENCES)
-
-
-def reload_references() -> dict:
-    """Forget the cached JSON (after the behaviour run rewrote it) and read it again."""
-    _read_references.cache_clear()
-    return measured_references()

@@ -7,8 +7,10 @@ Physics and the policy run every step; rendering (software EGL, the slow part) o
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -81,9 +83,47 @@ class LiveStep:
     """Per model: reward, return so far, rtg (raw), speed, done."""
 
 
+@dataclass
+class EpisodeTrace:
+    """The per-step numbers of one live episode (every model), for the plot, the summary and the export."""
+
+    t: list[int] = field(default_factory=list)
+    target: list[float] = field(default_factory=list)
+    series: dict[str, list[float]] = field(default_factory=dict)
+    """``<kind>:return`` and ``<kind>:speed`` per step."""
+    last: dict[str, dict] = field(default_factory=dict)
+    """Each model's numbers at its last step."""
+    alive_speeds: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, step: LiveStep) -> None:
+        self.t.append(step.t)
+        self.target.append(step.target)
+        for kind, s in step.stats.items():
+            self.series.setdefault(f"{kind}:return", []).append(s["return"])
+            self.series.setdefault(f"{kind}:speed", []).append(s["speed"])
+            if not s["done"]:
+                self.alive_speeds.setdefault(kind, []).append(s["speed"])
+            self.last[kind] = s
+
+    def summary(self) -> dict[str, dict]:
+        """Per model: its last numbers plus the mean forward speed while the episode ran."""
+        speeds = self.alive_speeds
+        return {
+            k: {**s, "mean_speed": float(np.mean(speeds[k])) if speeds.get(k) else 0.0} for k, s in self.last.items()
+        }
+
+    def to_dict(self) -> dict:
+        return {"t": self.t, "target": self.target, **self.series}
+
+    def write(self, path: Path) -> Path:
+        """The trace and the summary as JSON."""
+        Path(path).write_text(json.dumps({**self.to_dict(), "summary": self.summary()}))
+        return Path(path)
+
+
 def _rtg_for(control: LiveControl, task: TaskSpec, ret_so_far: float, t: int) -> float:
     if control.mode == "velocity":
-        return task.reward_for_speed(control.target) * (task.max_episode_steps - t)
+        return task.rtg_for_speed(control.target, task.max_episode_steps - t)
     return control.target - ret_so_far
 
 

@@ -80,11 +80,13 @@ def velocity_figure(models: dict[str, dict], label: str) -> go.Figure:
     return fig
 
 
-def save_figure(fig: go.Figure, stem: Path) -> list[Path]:
-    """Write ``stem.html`` always and ``stem.png`` when kaleido and a browser are available."""
+def save_figure(fig: go.Figure, stem: Path, png: bool = True) -> list[Path]:
+    """Write ``stem.html`` always and ``stem.png`` when asked and kaleido and a browser are available."""
     stem = Path(stem)
     fig.write_html(stem.with_suffix(".html"), include_plotlyjs=True)
     written = [stem.with_suffix(".html")]
+    if not png:
+        return written
     try:
         fig.write_image(stem.with_suffix(".png"), width=900, height=560)
         written.append(stem.with_suffix(".png"))

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from core.models.dt import DecisionTransformer
-from core.training.checkpoint import load_model
+from core.store.checkpoint import load_model
 
 
 class ReturnConditionedPolicy:
@@ -32,11 +32,15 @@ class ReturnConditionedPolicy:
         self.obs_std = torch.tensor(meta["obs_std"], dtype=torch.float32)
         self.max_t = actor.cfg.max_timestep - 1
         self.n = 0
+        self.path = ""
+        """The checkpoint it was loaded from (empty when built from weights in memory)."""
 
     @classmethod
     def load(cls, path: str | Path) -> ReturnConditionedPolicy:
         actor, meta = load_model(Path(path))
-        return cls(actor, meta)
+        policy = cls(actor, meta)
+        policy.path = str(path)
+        return policy
 
     @property
     def return_range(self) -> tuple[float, float]:

@@ -157,13 +157,13 @@ def track_velocity(
     try:
         obs, _ = env.reset(seed=seed)
         v = schedule_at(schedule, 0)
-        policy.reset(obs[None], np.array([task.reward_for_speed(v) * steps]))
+        policy.reset(obs[None], np.array([task.rtg_for_speed(v, steps)]))
         target, speed, reward = [], [], []
         for t in range(steps):
             v_t = schedule_at(schedule, t)
             if v_t != v:
                 v = v_t
-                policy.set_rtg(np.array([task.reward_for_speed(v) * (steps - t)]))
+                policy.set_rtg(np.array([task.rtg_for_speed(v, steps - t)]))
             obs, r, term, trunc, info = env.step(policy.act(obs[None])[0])
             policy.observe(np.array([r]))
             target.append(v)

@@ -18,14 +18,15 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import tyro
 from tqdm import tqdm
 
+from core.envs import get_task
 from core.training.config import PRESETS, TrainConfig
-from core.training.stages import run_stage
+from core.training.driver import run_stage
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> dict:
         args=rest,
         description=__doc__ + f"\n--config {{{','.join(sorted(PRESETS))}}} picks the preset (default cpu).",
     )
+    args = replace(args, task=get_task(args.task).name)  # the command-line edge: Hopper -> hopper
     main_rank = int(os.environ.get("RANK", 0)) == 0
     progress, bar = tqdm_progress(f"{args.task}/{args.dataset} {args.stage}", disable=not main_rank)
     result = run_stage(args.stage, args.task, args.dataset, args.cfg, args.seed, progress, args.resume, args.device)

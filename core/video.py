@@ -2,19 +2,25 @@
 
     python -m core.video --task hopper --target 1700 --out assets/demo_hopper.mp4
 
-The dashboard's export and this CLI share ``overlay``, ``open_writer`` and ``frame_skip``.
+Recording is a library call (``record``, or ``recorded`` to stream the steps while they are written);
+the dashboard's export and this CLI both go through it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import tyro
+from tqdm import tqdm
 
 from core.envs import TaskSpec, get_task
+from core.live import EpisodeTrace, LiveControl, LiveStep, live_rollout
 from core.plots import MODEL_NAMES
+from core.policy import ReturnConditionedPolicy
+from core.store.layout import MODEL_KINDS, Run
 
 VIDEO_FPS = 30  # simulated time plays at real speed: render every round(1 / (30 * dt)) steps
 
@@ -49,6 +55,42 @@ def step_lines(step, mode: str) -> list[str]:
     ]
 
 
+def recorded(
+    steps: Iterable[LiveStep], path: Path, task: TaskSpec, mode: str, trace: EpisodeTrace
+) -> Iterator[LiveStep]:
+    """Pass a live episode's steps through, writing every rendered frame (numbers drawn on) to the MP4 at
+    ``path`` and every step into ``trace``. The dashboard iterates it while it streams; ``record`` drains it."""
+    writer = open_writer(path, task)
+    try:
+        for step in steps:
+            trace.add(step)
+            if step.frame is not None:
+                writer.append_data(overlay(step.frame, step_lines(step, mode)))
+            yield step
+    finally:
+        writer.close()
+
+
+def record(
+    policies: dict[str, ReturnConditionedPolicy],
+    task: TaskSpec,
+    control: LiveControl,
+    seed: int,
+    out: Path,
+    size: int = 320,
+    max_steps: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> EpisodeTrace:
+    """Record one episode of ``policies`` side by side on reset seed ``seed`` as an MP4; returns its trace."""
+    trace = EpisodeTrace()
+    limit = min(max_steps or task.max_episode_steps, task.max_episode_steps)
+    steps = live_rollout(policies, task, control, seed, size, frame_skip(task), limit)
+    for step in recorded(steps, out, task, control.mode, trace):
+        if progress is not None:
+            progress(step.t + 1, limit)
+    return trace
+
+
 @dataclass(frozen=True)
 class VideoConfig:
     """Record one episode of both models side by side (left DT, right Q-ALIGN DT) on the same seed."""
@@ -63,29 +105,22 @@ class VideoConfig:
     out: Path = Path("results/demo.mp4")
 
 
-def record(cfg: VideoConfig) -> dict:
-    from core.live import LiveControl, live_rollout
-    from core.policy import ReturnConditionedPolicy
-    from core.training.stages import Run
-
+def main(cfg: VideoConfig) -> dict:
     task = get_task(cfg.task)
     run = Run(task.name, cfg.dataset)
-    pols = {k: ReturnConditionedPolicy.load(run.model_path(k)) for k in ("dt", "qalign")}
+    pols = {k: ReturnConditionedPolicy.load(run.model_path(k)) for k in MODEL_KINDS}
     target = cfg.target or pols["dt"].return_range[1]
-    writer = open_writer(cfg.out, task)
-    step = None
-    try:
-        for step in live_rollout(
-            pols, task, LiveControl(target=target), cfg.seed, cfg.size, frame_skip(task), cfg.max_steps
-        ):
-            if step.frame is not None:
-                writer.append_data(overlay(step.frame, step_lines(step, "return")))
-    finally:
-        writer.close()
-    final = {k: round(s["return"], 1) for k, s in step.stats.items()} if step else {}
+    with tqdm(desc=f"{task.name} episode", unit="step") as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total, bar.n = total, done
+            bar.refresh()
+
+        trace = record(pols, task, LiveControl(target=target), cfg.seed, cfg.out, cfg.size, cfg.max_steps, progress)
+    final = {k: round(s["return"], 1) for k, s in trace.summary().items()}
     print(f"{cfg.out}: requested {target:,.0f}, achieved {final}")
     return final
 
 
 if __name__ == "__main__":
-    record(tyro.cli(VideoConfig))
+    main(tyro.cli(VideoConfig))

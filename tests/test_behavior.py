@@ -1,7 +1,5 @@
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -10,7 +8,8 @@ from stable_baselines3.common.vec_env import VecNormalize
 
 from core.behavior.policy import load_actor, save_actor
 from core.behavior.train import BehaviorConfig, build_model, export_actor
-from core.envs import REPO_ROOT, get_task
+from core.envs import get_task
+from tests.conftest import run_cli
 
 
 @pytest.mark.parametrize("algo,task_name", [("ppo", "hopper"), ("sac", "halfcheetah")])
@@ -45,14 +44,6 @@ def test_missing_or_foreign_snapshot_is_a_clear_error(tmp_path):
     (tmp_path / "x.safetensors").write_bytes(b"")
     with pytest.raises(ValueError, match="not a qdt-behavior-v1"):
         load_actor(tmp_path / "x")
-
-
-def run_cli(module: str, *args: str, env: dict) -> str:
-    out = subprocess.run(
-        [sys.executable, "-m", module, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    return out.stdout
 
 
 def test_pipeline_cli_train_select_collect_summary(roots, tmp_path):

@@ -19,9 +19,9 @@ from core.data.collect import CollectConfig
 from core.data.collect import main as collect_main
 from core.envs import get_task
 from core.evaluate import EvalConfig, run
-from core.paths import REPO_ROOT
 from core.policy import ReturnConditionedPolicy
 from core.rollout import sweep
+from core.store.layout import REPO_ROOT
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +49,8 @@ def test_split_rejects_empty_work():
 
 def test_ray_sweep_gives_the_local_numbers(tiny_models, roots, ray_local):
     kw = {"task": "hopper", "dataset": "medium", "n_targets": 3, "episodes": 3, "velocity": (0.5,)}
-    local = run(EvalConfig(**kw, out=roots["results"] / "local"))
-    remote = run(EvalConfig(**kw, backend="ray", workers=2, out=roots["results"] / "ray"))
+    local = run(EvalConfig(**kw, out=roots["results"] / "local", png=False))
+    remote = run(EvalConfig(**kw, backend="ray", workers=2, out=roots["results"] / "ray", png=False))
     for kind in ("dt", "qalign"):
         a, b = local["models"][kind]["sweep"], remote["models"][kind]["sweep"]
         assert a["seeds"] == b["seeds"] and a["targets"] == b["targets"]

@@ -1,5 +1,5 @@
 """The dashboard, driven the way users drive it: gradio_client API calls, several clients at once,
-and a real Chromium through Playwright. The app runs as a subprocess on tiny checkpoints."""
+and a real Chromium through Playwright. One app subprocess serves every test here, on the tiny checkpoints."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from core.paths import REPO_ROOT
+from core.store.layout import REPO_ROOT
+from tests.conftest import ROOT_VARS
 
 
 def free_port() -> int:
@@ -25,15 +26,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def app_url(tiny_models, roots):
-    from core.evaluate import EvalConfig, run, ship_sweep
-
-    cfg = EvalConfig(task="hopper", dataset="medium", n_targets=3, episodes=1, ship=False)
-    ship_sweep(cfg, run(cfg), "test")
+@pytest.fixture(scope="module")
+def app_url(tiny_store, tmp_path_factory):
     port = free_port()
+    roots = {**tiny_store, "results": tmp_path_factory.mktemp("app-results")}
     env = {
         **os.environ,
+        **{ROOT_VARS[name]: str(path) for name, path in roots.items()},
         "GRADIO_SERVER_PORT": str(port),
         "GRADIO_SERVER_NAME": "127.0.0.1",
         "GRADIO_ANALYTICS_ENABLED": "False",
@@ -126,8 +125,34 @@ def test_concurrent_clients_all_finish(app_url):
     print("concurrent episode wall times (s):", [round(t, 1) for t, _ in results])
 
 
+def requested_series(plot: dict) -> list[float]:
+    data = json.loads(plot["plot"])["data"]
+    return next(trace["y"] for trace in data if trace["name"] == "requested")
+
+
+def test_moving_the_target_mid_episode_changes_the_running_episode(app_url):
+    """A HalfCheetah episode (1000 steps, never ends early) asked for 1 m/s; the target moves to 3 m/s while it
+    runs: the same episode's trace then asks for 3 m/s from that step on."""
+    c = client(app_url)
+    job = c.submit("halfcheetah", "medium", "Q-ALIGN DT", 1.0, 0, api_name="/run_velocity")
+    deadline = time.time() + 60
+    while len(job.outputs()) < 3 and time.time() < deadline:
+        time.sleep(0.05)
+    assert len(job.outputs()) >= 3, "the episode did not start streaming"
+    c.predict(3.0, api_name="/set_velocity_target")
+    series = []
+    while time.time() < deadline and 3.0 not in series:
+        plots = [out[1] for out in job.outputs() if isinstance(out[1], dict) and "plot" in out[1]]
+        series = requested_series(plots[-1]) if plots else []
+        time.sleep(0.1)
+    c.predict(api_name="/stop_velocity")
+    assert series[0] == 1.0 and 3.0 in series, "the running episode never saw the new target"
+    switch = series.index(3.0)
+    assert 0 < switch < len(series) and set(series[switch:]) == {3.0}
+
+
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium not installed (packages-dev.txt)")
-def test_browser_runs_an_episode_and_downloads_video(app_url, roots):
+def test_browser_runs_an_episode_and_downloads_video(app_url, tmp_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -150,8 +175,7 @@ def test_browser_runs_an_episode_and_downloads_video(app_url, roots):
             page.locator("a[download='hopper-return.mp4']").first.click()
         path = Path(dl.value.path())
         assert path.stat().st_size > 1000
-        shot = roots["results"] / "dashboard.png"
-        shot.parent.mkdir(parents=True, exist_ok=True)
+        shot = tmp_path / "dashboard.png"
         page.screenshot(path=str(shot), full_page=True)
         browser.close()
     assert shot.stat().st_size > 10_000

@@ -9,11 +9,11 @@ import sys
 
 import numpy as np
 
-from core.paths import REPO_ROOT
 from core.policy import ReturnConditionedPolicy
-from core.training.checkpoint import load_state
+from core.store.checkpoint import load_state
+from core.store.layout import REPO_ROOT, Run
 from core.training.config import preset
-from core.training.stages import Run, run_stage
+from core.training.driver import run_stage
 
 
 def torchrun(stage: str, nproc: int = 2) -> subprocess.CompletedProcess:
@@ -26,12 +26,14 @@ def torchrun(stage: str, nproc: int = 2) -> subprocess.CompletedProcess:
     return out
 
 
-def test_two_gloo_ranks_train_all_stages_in_sync(tiny_dataset, roots):
+def test_two_gloo_ranks_train_all_stages_in_sync_and_resume_on_one(tiny_dataset, roots):
     run = Run("hopper", "medium")
-    run_stage("critic", "hopper", "medium", preset("tiny"), device="cpu")  # one rank: a critic from a plain run
-    for stage in ("dt", "qalign"):
+    cfg = preset("tiny")
+    for stage in ("critic", "dt", "qalign"):
         out = torchrun(stage)
         assert out.stdout.count('"stage"') == 1  # rank 0 alone prints its summary
+    critic_meta = json.loads(run.critic_path.with_suffix(".json").read_text())
+    assert critic_meta["world_size"] == 2 and len(set(critic_meta["rank_fingerprints"])) == 1
     for kind in ("dt", "qalign"):
         meta = json.loads(run.model_path(kind).with_suffix(".json").read_text())
         assert meta["world_size"] == 2
@@ -41,22 +43,14 @@ def test_two_gloo_ranks_train_all_stages_in_sync(tiny_dataset, roots):
         policy.reset(np.zeros((2, 11)), np.array([100.0, 500.0]))
         assert policy.act(np.zeros((2, 11))).shape == (2, 3)
     # rank 0 wrote every rank's RNG state in the single-process format (plus per-rank keys)
-    _, rngs = load_state(run.root / "pretrain", {}, {})
+    _, rngs = load_state(run.stage_dir("pretrain"), {}, {})
     assert {"sampler", "torch", "sampler_r1", "torch_r1"} <= set(rngs)
     assert not (rngs["sampler"] == rngs["sampler_r1"]).all()  # each rank samples its own windows
     # lines in the metrics log come from rank 0 only: one per logged step
-    steps = [json.loads(line)["step"] for line in (run.root / "dt" / "metrics.jsonl").read_text().splitlines()]
+    steps = [json.loads(line)["step"] for line in run.metrics_path("dt").read_text().splitlines()]
     assert len(steps) == len(set(steps))
-
-
-def test_state_from_two_ranks_resumes_on_one(tiny_dataset, roots):
-    run = Run("hopper", "medium")
-    cfg = preset("tiny")
-    torchrun("critic")
-    critic_meta = json.loads(run.critic_path.with_suffix(".json").read_text())
-    assert critic_meta["world_size"] == 2 and len(set(critic_meta["rank_fingerprints"])) == 1
-    torchrun("dt")
-    result = run_stage("qalign", "hopper", "medium", cfg, device="cpu")  # one rank continues a two-rank state
+    # one rank continues the two-rank pre-trained state
+    result = run_stage("qalign", "hopper", "medium", cfg, device="cpu", resume=False)
     assert result.step == cfg.total_actor_steps
     meta = json.loads(run.model_path("qalign").with_suffix(".json").read_text())
     assert meta["world_size"] == 1

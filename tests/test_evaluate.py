@@ -1,7 +1,6 @@
 import json
-import os
 
-from tests.test_behavior import run_cli
+from tests.conftest import run_cli
 
 
 def test_evaluate_cli_writes_report_and_figures(tiny_models, roots):
@@ -20,7 +19,7 @@ def test_evaluate_cli_writes_report_and_figures(tiny_models, roots):
         "--velocity",
         "0.5",
         "1.0",
-        env=dict(os.environ),
+        "--no-png",
     )
     lines = [json.loads(x) for x in out.splitlines() if x.startswith("{")]
     assert [x["model"] for x in lines] == ["dt", "qalign"]
@@ -42,14 +41,14 @@ def test_evaluate_rejects_unknown_model(tiny_models, roots):
     from core.evaluate import EvalConfig, run
 
     with pytest.raises(ValueError, match="valid: dt, qalign"):
-        run(EvalConfig(models="dt,foo"))
+        run(EvalConfig(models="dt,foo", png=False))
 
 
 def test_report_table_from_evaluation(tiny_models, roots):
     from core.evaluate import EvalConfig, run
     from core.report import main as report_main
 
-    run(EvalConfig(n_targets=3, episodes=2, velocity=(1.0,)))
+    run(EvalConfig(n_targets=3, episodes=2, velocity=(1.0,), png=False))
     text = report_main([str(roots["results"] / "hopper" / "medium" / "report.json")])
     lines = text.splitlines()
     assert len(lines) == 4 and lines[2].startswith("| hopper | medium | DT |") and "Q-ALIGN DT" in lines[3]
@@ -63,29 +62,24 @@ def test_diagnose_probe_runs_on_tiny_models(tiny_models):
 
 
 def test_video_cli_records_side_by_side_mp4(tiny_models, roots):
-    import os
-
-    from tests.test_behavior import run_cli as cli
-
     out = roots["results"] / "demo.mp4"
-    text = cli(
-        "core.video", "--task", "hopper", "--max-steps", "12", "--size", "64", "--out", str(out), env=dict(os.environ)
-    )
+    text = run_cli("core.video", "--task", "hopper", "--max-steps", "12", "--size", "64", "--out", str(out))
     assert "requested" in text and out.stat().st_size > 1000
 
 
-def test_training_seeds_ship_apart_and_aggregate(tiny_models, roots):
+def test_training_seeds_ship_apart_and_aggregate(writable_models, roots):
     import numpy as np
 
     from core.evaluate import EvalConfig, run
     from core.report import main as report_main
+    from core.store.layout import Run
     from core.training.config import preset
-    from core.training.stages import Run, run_stage
+    from core.training.driver import run_stage
 
     for stage in ("critic", "dt", "qalign"):
         run_stage(stage, "hopper", "medium", preset("tiny"), seed=1)
     assert Run("hopper", "medium", 1).model_path("dt").name == "model-s1"
-    reports = [run(EvalConfig(n_targets=3, episodes=2, seed=s, ship=True)) for s in (0, 1)]
+    reports = [run(EvalConfig(n_targets=3, episodes=2, seed=s, ship=True, png=False)) for s in (0, 1)]
     ckpts, results = roots["checkpoints"] / "hopper" / "medium", roots["results"] / "hopper" / "medium"
     assert (ckpts / "sweep.json").exists() and (ckpts / "sweep-s1.json").exists()  # seed 1 does not overwrite 0
     assert json.loads((ckpts / "sweep-s1.json").read_text())["how"].split(";")[0].endswith("training seed 1")
@@ -94,3 +88,35 @@ def test_training_seeds_ship_apart_and_aggregate(tiny_models, roots):
     row = next(line for line in text.splitlines() if line.startswith("| hopper | medium | DT | 0, 1 |"))
     best = [r["models"]["dt"]["metrics"]["best_return"] for r in reports]
     assert f"{np.mean(best):,.0f} +/- {np.std(best):,.0f}" in row
+
+
+def test_task_name_is_normalised_at_the_edge(writable_models, roots):
+    """``--task HalfCheetah`` and ``--task halfcheetah`` write the same files in the same places (and get the
+    HalfCheetah velocity schedule); a path is never built from an unnormalised name."""
+    import pytest
+
+    from core.evaluate import main as evaluate_main
+    from core.store.layout import Run
+
+    def files() -> dict[str, str]:
+        found = {}
+        for root in (roots["results"], roots["checkpoints"]):
+            for p in sorted(root.rglob("*.json")):
+                data = json.loads(p.read_text())
+                for volatile in ("how", "config"):
+                    data.pop(volatile, None)
+                found[str(p.relative_to(root.parent))] = json.dumps(data, sort_keys=True)
+        return found
+
+    args = ["--dataset", "medium", "--models", "dt", "--n-targets", "2", "--episodes", "1", "--ship", "--no-png"]
+    reports = {}
+    for spelling in ("HalfCheetah", "halfcheetah"):
+        reports[spelling] = evaluate_main(["--task", spelling, *args])
+        snapshot = files()
+        if spelling == "HalfCheetah":
+            first = snapshot
+    assert snapshot == first and any(k.endswith("halfcheetah/medium/sweep.json") for k in snapshot)
+    assert not [p for p in roots["results"].rglob("*") if "HalfCheetah" in p.name]
+    assert all("velocity" in m for m in reports["HalfCheetah"]["models"].values())
+    with pytest.raises(ValueError, match="not a normalised task name"):
+        Run("HalfCheetah", "medium")

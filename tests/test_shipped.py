@@ -8,8 +8,8 @@ import numpy as np
 
 from app import catalog
 from core.envs import get_task
-from core.paths import REPO_ROOT
 from core.policy import ReturnConditionedPolicy
+from core.store.layout import REPO_ROOT, shipped_model_paths
 
 SHIPPED = REPO_ROOT / "checkpoints"
 
@@ -20,7 +20,7 @@ def test_every_shipped_model_loads_and_acts(monkeypatch):
     for task in ("hopper", "walker2d", "halfcheetah"):
         for dataset in ("medium", "medium-replay"):
             assert sorted(found[task][dataset]) == ["dt", "qalign"], (task, dataset)
-    paths = sorted(p.with_suffix("") for p in SHIPPED.glob("*/*/*/model*.json") if p.parts[-4] != "behavior")
+    paths = shipped_model_paths()
     assert len(paths) >= 20
     for path in paths:
         task_name, dataset, kind = path.parts[-4], path.parts[-3], path.parts[-2]

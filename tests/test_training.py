@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from core.training.checkpoint import CheckpointError, load_model
+from core.store.checkpoint import CheckpointError, load_model
+from core.store.layout import Run
 from core.training.config import preset
-from core.training.stages import Run, run_stage
-from tests.test_behavior import run_cli
+from core.training.driver import run_stage
+from tests.conftest import run_cli
 
 
 @pytest.fixture
@@ -81,7 +82,7 @@ def test_killed_run_resumes_to_identical_weights(tiny_dataset, tiny_cfg, roots, 
     w_straight = load_model(straight.checkpoint)[0].state_dict()
     with pytest.raises(Interrupt):
         run_stage(stage, "hopper", "medium", cfg, progress=interrupt_at(23), resume=False)
-    state = json.loads((Run("hopper", "medium").root / stage / "state.json").read_text())
+    state = json.loads((Run("hopper", "medium").stage_dir(stage) / "state.json").read_text())
     assert state["step"] == 20
     resumed = run_stage(stage, "hopper", "medium", cfg)
     assert resumed.step == 30
@@ -121,24 +122,16 @@ def test_corrupt_and_mismatched_checkpoints_fail_clearly(tiny_dataset, tiny_cfg)
         load_model(path)
 
 
-def test_train_cli_all_stages(tiny_dataset, roots):
-    import os
+def test_train_cli_all_stages(tiny_dataset, roots, capsys):
+    """The CLI parses presets and overrides in-process for the first two stages; the last runs as a real
+    subprocess (the entry point as a user calls it)."""
+    from core.train import main as train_main
 
-    for stage in ("critic", "dt", "qalign"):
-        out = run_cli(
-            "core.train",
-            "--task",
-            "hopper",
-            "--dataset",
-            "medium",
-            "--stage",
-            stage,
-            "--config",
-            "tiny",
-            "--cfg.align-steps",
-            "4",
-            env=dict(os.environ),
-        )
-        summary = json.loads(out.strip().splitlines()[-1])
-        assert summary["stage"] == stage
-    assert summary["step"] == 24 and "losses/align" in summary["metrics"]
+    args = ["--task", "Hopper", "--dataset", "medium", "--config", "tiny", "--cfg.align-steps", "4"]
+    for stage in ("critic", "dt"):
+        summary = train_main([*args, "--stage", stage])
+        assert summary["stage"] == stage and summary["step"] == (20 if stage == "critic" else 24)
+    out = run_cli("core.train", *args, "--stage", "qalign")
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["stage"] == "qalign" and summary["step"] == 24 and "losses/align" in summary["metrics"]
+    assert summary["checkpoint"].endswith("hopper/medium/qalign/model")

@@ -20,8 +20,9 @@ import tyro
 
 from core.behavior.episodes import run_episodes
 from core.behavior.policy import load_actor
-from core.behavior.train import behavior_dir, evaluate_actor
-from core.envs import MEASURED_REFERENCES, get_task, reload_references
+from core.behavior.train import evaluate_actor
+from core.envs import get_task
+from core.store.layout import behavior_dir, behavior_path, levels_path, references_path, snapshot_paths
 
 FINAL_EVAL_SEED_BASE = 20_000
 RANDOM_SEED_BASE = 30_000
@@ -57,26 +58,28 @@ def measure_random(task_name: str, episodes: int) -> dict:
 
 def select(cfg: SelectConfig) -> dict:
     task = get_task(cfg.task)
-    root = behavior_dir(task.name)
-    snaps = sorted((root / "snapshots").glob("step_*.json"))
+    snaps = snapshot_paths(task.name)
     if not snaps:
         raise FileNotFoundError(
-            f"no snapshots under {root / 'snapshots'}; run python -m core.behavior.train --task {task.name}"
+            f"no snapshots under {behavior_dir(task.name) / 'snapshots'}; run python -m core.behavior.train --task {task.name}"
         )
-    train_eval = {p.with_suffix(""): json.loads(p.read_text())["stats"]["mean"] for p in snaps}
+    train_eval = {p: json.loads(p.with_suffix(".json").read_text())["stats"]["mean"] for p in snaps}
     expert = max(train_eval, key=train_eval.get)
     target = cfg.medium_fraction * train_eval[expert]
     medium = next(p for p in sorted(train_eval) if train_eval[p] >= target)  # names sort by step
     levels = {}
     for level, path in (("medium", medium), ("expert", expert)):
         for suffix in (".json", ".safetensors"):
-            shutil.copyfile(path.with_suffix(suffix), (root / level).with_suffix(suffix))
-        stats = evaluate_actor(load_actor(root / level), task, cfg.eval_episodes, FINAL_EVAL_SEED_BASE)
+            shutil.copyfile(path.with_suffix(suffix), behavior_path(task.name, level).with_suffix(suffix))
+        stats = evaluate_actor(
+            load_actor(behavior_path(task.name, level)), task, cfg.eval_episodes, FINAL_EVAL_SEED_BASE
+        )
         levels[level] = {"snapshot": path.name, "step": load_actor(path).spec.step, **stats}
     levels["random"] = measure_random(task.name, cfg.random_episodes)
     levels["curve"] = {p.name: r for p, r in train_eval.items()}
-    (root / "levels.json").write_text(json.dumps(levels, indent=1))
-    refs = json.loads(MEASURED_REFERENCES.read_text()) if MEASURED_REFERENCES.exists() else {}
+    levels_path(task.name).write_text(json.dumps(levels, indent=1))
+    ref_path = references_path()
+    refs = json.loads(ref_path.read_text()) if ref_path.exists() else {}
     refs[task.name] = {
         "random": levels["random"]["mean"],
         "expert": levels["expert"]["mean"],
@@ -84,9 +87,8 @@ def select(cfg: SelectConfig) -> dict:
         "how": f"random: uniform actions, {cfg.random_episodes} episodes; expert/medium: deterministic snapshot, "
         f"{cfg.eval_episodes} episodes from seed {FINAL_EVAL_SEED_BASE} (core.behavior.select --task {task.name})",
     }
-    MEASURED_REFERENCES.parent.mkdir(parents=True, exist_ok=True)
-    MEASURED_REFERENCES.write_text(json.dumps(refs, indent=1, sort_keys=True))
-    reload_references()
+    ref_path.parent.mkdir(parents=True, exist_ok=True)
+    ref_path.write_text(json.dumps(refs, indent=1, sort_keys=True))
     return levels
 
 

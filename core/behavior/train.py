@@ -28,8 +28,8 @@ from tqdm import tqdm
 from core.behavior.episodes import run_episodes
 from core.behavior.policy import ActorSpec, BehaviorActor, save_actor
 from core.envs import TaskSpec, get_task
-from core.paths import checkpoints_root, runs_root
 from core.seeding import set_seed
+from core.store.layout import behavior_run_dir, snapshot_path
 
 DEFAULT_ALGO = {"hopper": "ppo", "walker2d": "ppo", "halfcheetah": "sac"}
 DEFAULT_STEPS = {"ppo": {"hopper": 1_000_000, "walker2d": 1_500_000}, "sac": {"halfcheetah": 150_000}}
@@ -75,10 +75,6 @@ class BehaviorConfig:
     @property
     def resolved_snapshot_every(self) -> int:
         return self.snapshot_every or (50_000 if self.resolved_algo == "ppo" else 10_000)
-
-
-def behavior_dir(task: str) -> Path:
-    return checkpoints_root() / "behavior" / task
 
 
 def build_model(cfg: BehaviorConfig, task: TaskSpec):
@@ -210,7 +206,7 @@ class SnapshotCallback(BaseCallback):
         actor = export_actor(self.model, self.task, self.cfg.resolved_algo, step)
         stats = evaluate_actor(actor, self.task, self.cfg.eval_episodes, EVAL_SEED_BASE)
         actor.spec = ActorSpec(**{**asdict(actor.spec), "stats": stats})
-        save_actor(actor, behavior_dir(self.task.name) / "snapshots" / f"step_{step:07d}")
+        save_actor(actor, snapshot_path(self.task.name, step))
         save_state(self.model, self.state_dir)
         record = {
             "step": step,
@@ -229,7 +225,7 @@ def train_behavior(cfg: BehaviorConfig) -> list[dict]:
     task = get_task(cfg.task)
     torch.set_num_threads(cfg.threads)
     set_seed(cfg.seed)
-    run_dir = runs_root() / "behavior" / task.name
+    run_dir = behavior_run_dir(task.name)
     state_dir, log_path = run_dir / "state", run_dir / "log.jsonl"
     run_dir.mkdir(parents=True, exist_ok=True)
     model = build_model(cfg, task)

@@ -24,7 +24,7 @@ from core.behavior.episodes import Episode, run_episodes
 from core.behavior.policy import BehaviorActor, load_actor
 from core.data.minari_io import QUALITIES, dataset_id, write_dataset
 from core.envs import TaskSpec, get_task
-from core.paths import checkpoints_root
+from core.store.layout import behavior_path, checkpoints_root, snapshot_paths, snapshot_step
 
 SEED_STRIDE = 1_000_000  # collection seeds live far from evaluation seeds (10k..)
 
@@ -56,15 +56,10 @@ class CollectConfig:
         return self.size or {"medium-expert": 400_000, "medium-replay": 100_000}.get(quality, 200_000)
 
 
-def behavior_path(task: str, level: str) -> Path:
-    return checkpoints_root() / "behavior" / task / level
-
-
 def replay_snapshots(task: str) -> list[Path]:
     """Snapshots from the start of training up to (and including) the medium one."""
     medium_step = load_actor(behavior_path(task, "medium")).spec.step
-    snaps = sorted(behavior_path(task, "snapshots").glob("step_*.json"))
-    return [p.with_suffix("") for p in snaps if int(p.stem.split("_")[1]) <= medium_step]
+    return [p for p in snapshot_paths(task) if snapshot_step(p) <= medium_step]
 
 
 def sample_episodes(
@@ -136,6 +131,15 @@ def collect(cfg: CollectConfig, quality: str) -> dict:
     }
 
 
+DATA_ROOT_VARS = ("MINARI_DATASETS_PATH", "QDT_CHECKPOINTS")
+"""Ray workers read behaviour snapshots and write datasets where the driver does (one node or a shared disk)."""
+
+
+def _job(cfg: CollectConfig, task: str, quality: str) -> dict:
+    """One dataset of a fanned-out collection: the config's other fields, this task and quality."""
+    return collect(replace(cfg, task=task), quality)
+
+
 def main(cfg: CollectConfig) -> list[dict]:
     qualities = QUALITIES if cfg.quality == "all" else (cfg.quality,)
     tasks = [get_task(t.strip()).name for t in cfg.task.split(",") if t.strip()]
@@ -148,12 +152,13 @@ def main(cfg: CollectConfig) -> list[dict]:
         started = cluster.init(cfg.address, cfg.workers)
         try:
             with tqdm(total=len(jobs), desc="datasets (ray)", unit="dataset") as bar:
-                out = cluster.collect_many(jobs, cfg, lambda done, _n: bar.update(done - bar.n))
+                tell = lambda done, _n: bar.update(done - bar.n)  # noqa: E731
+                out = cluster.map_tasks(_job, [(cfg, t, q) for t, q in jobs], tell, DATA_ROOT_VARS)
         finally:
             if started:
                 cluster.shutdown()
     else:
-        out = [collect(replace(cfg, task=t), q) for t, q in jobs]
+        out = [_job(cfg, t, q) for t, q in jobs]
     for s in out:
         print(json.dumps(s))
     return out

@@ -10,7 +10,7 @@ from minari.data_collector.episode_buffer import EpisodeBuffer
 
 from core.behavior.episodes import Episode
 from core.envs import TaskSpec
-from core.paths import use_local_datasets
+from core.store.layout import use_local_datasets
 
 NAMESPACE = "qalign"
 QUALITIES = ("medium", "medium-replay", "expert", "medium-expert")

@@ -6,6 +6,9 @@ same command runs N ranks (NCCL on GPUs, gloo on CPU). Each rank samples its own
 the weights, and the EMA built from them, stay identical on every rank. Rank 0 alone logs and saves, and the
 files are the single-process format, so a run resumes on any number of ranks. ``batch_size`` is per rank:
 N ranks see N times as many windows per step.
+
+This module is the distributed glue of training: process group, per-rank seeds and RNG states, and the
+end-of-stage check that every rank holds the same weights.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -117,6 +121,58 @@ def teardown(dist: Dist) -> None:
 def check_in_sync(prints: list[str], what: str) -> None:
     if len(set(prints)) > 1:
         raise RuntimeError(f"ranks hold different {what} weights after training: {prints}")
+
+
+def rank_key(name: str, rank: int) -> str:
+    """Rank 0's RNG states keep the single-process keys; rank r adds ``_r<r>``."""
+    return name if rank == 0 else f"{name}_r{rank}"
+
+
+def generator(seed: int, dist: Dist) -> torch.Generator:
+    """The sampler's generator: the run's seed on rank 0, a disjoint stream on other ranks."""
+    return torch.Generator(device=dist.device).manual_seed(dist.seed(seed))
+
+
+def per_rank_dropout(seed: int, dist: Dist) -> None:
+    """All ranks build identical networks from the run's seed; after that, dropout differs per rank."""
+    if dist.rank > 0:
+        torch.manual_seed(dist.seed(seed))
+
+
+def gather_rngs(gen: torch.Generator, dist: Dist) -> dict[str, torch.Tensor]:
+    """RNG states of every rank (rank 0 under the single-process keys); a collective under torchrun."""
+    mine = {"sampler": gen.get_state(), "torch": torch.get_rng_state()}
+    if not dist.active:
+        return mine
+    out = {}
+    for name, state in mine.items():
+        state = state.to(dist.comm_device)  # NCCL gathers GPU tensors only
+        parts = [torch.empty_like(state) for _ in range(dist.world)]
+        tdist.all_gather(parts, state)
+        out.update({rank_key(name, r): t.cpu() for r, t in enumerate(parts)})
+    return out
+
+
+def restore_rngs(gen: torch.Generator, rngs: dict[str, torch.Tensor], dist: Dist, fresh_seed: int) -> None:
+    """Restore this rank's RNGs; a rank the checkpoint has no state for starts from a fresh per-rank seed."""
+    keys = [rank_key(name, dist.rank) for name in ("sampler", "torch")]
+    try:
+        gen.set_state(rngs[keys[0]])
+        torch.set_rng_state(rngs[keys[1]])
+    except (KeyError, RuntimeError):
+        warn_rng_reset(dist.rank)
+        gen.manual_seed(fresh_seed)
+        torch.manual_seed(fresh_seed)
+
+
+def finish(dist: Dist, what: str, modules: tuple[torch.nn.Module, ...], write: Callable[[dict], None]) -> None:
+    """End of a stage on every rank: compare the ranks' weight digests (a collective; raises if they drifted
+    apart), let rank 0 write the result with world size and digests, and wait until it is on disk."""
+    prints = dist.fingerprints(*modules)
+    check_in_sync(prints, what)
+    if dist.main:
+        write({"world_size": dist.world, "device": dist.device.type, "rank_fingerprints": prints})
+    dist.barrier()
 
 
 def warn_rng_reset(rank: int) -> None:

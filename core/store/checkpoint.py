@@ -19,7 +19,7 @@ from safetensors.torch import load_file, save_file
 
 from core.models.critic import CriticConfig, TwinCritic
 from core.models.dt import DecisionTransformer, DTConfig
-from core.paths import REPO_ROOT
+from core.store.layout import REPO_ROOT
 
 MODEL_FORMAT = "qalign-dt-model-v1"
 CRITIC_FORMAT = "qalign-critic-v1"
@@ -159,6 +159,11 @@ def save_state(
     torch.save({k: o.state_dict() for k, o in optim.items()}, tmp)
     tmp.replace(run_dir / "optim.pt")
     _write(run_dir / "state", tensors, {"format": STATE_FORMAT, **meta})
+
+
+def has_state(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds a complete resumable state (its JSON is written last)."""
+    return (Path(run_dir) / "state.json").exists()
 
 
 def load_state(run_dir: Path, modules: dict[str, torch.nn.Module], optim: dict[str, object]) -> tuple[dict, dict]:

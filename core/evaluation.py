@@ -1,0 +1,160 @@
+"""Controllability evaluation as a library: sweep requested returns, score the alignment, track a speed.
+
+The CLI (``core.evaluate``, with a tqdm bar) and the dashboard's quick sweep (with its progress bar) call the
+same ``evaluate`` and write the same ``sweep.json`` / ``sweep.csv`` through ``Evaluation``, so their numbers
+and files agree by construction. Nothing here prints or draws a progress bar: progress goes to a callback.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.envs import TaskSpec, get_task
+from core.metrics import alignment_report, schedule_tracking_error, speed_error
+from core.policy import ReturnConditionedPolicy
+from core.rollout import SweepResult, sweep, track_velocity
+
+Progress = Callable[[int, int, str], None]
+"""(episodes done, episodes in all, what is running): a tqdm bar in the CLI, gr.Progress in the dashboard."""
+
+EVAL_SEED = 100_000  # evaluation episodes: disjoint from dataset (1M+) and snapshot (10k-30k) seeds
+VELOCITY_FRACTIONS = (0.5, 1.0, 0.75)
+CSV_HEADER = ["model", "requested_return", "episode", "seed", "achieved_return", "length", "mean_speed"]
+
+
+def default_targets(stats: dict, n: int, high_factor: float) -> np.ndarray:
+    """``n`` requests evenly spaced from the data's 5th percentile to ``high_factor`` x its best episode."""
+    return np.linspace(stats["p5"], high_factor * stats["max"], n)
+
+
+def velocity_schedule(task: TaskSpec, stats: dict, speeds: tuple[float, ...] = ()) -> list[tuple[int, float]]:
+    """Step schedule [(start_step, m/s), ...] in equal parts of the episode. No speeds given: on HalfCheetah
+    0.5 -> 1.0 -> 0.75 times the fastest speed in the data (its best return per step, as a speed); none elsewhere."""
+    if not speeds and task.name == "halfcheetah":
+        top = task.speed_for_reward(stats["max"] / task.max_episode_steps)
+        speeds = tuple(round(f * top, 2) for f in VELOCITY_FRACTIONS)
+    steps = task.max_episode_steps
+    return [(i * steps // len(speeds), float(v)) for i, v in enumerate(speeds)]
+
+
+@dataclass
+class ModelEvaluation:
+    """One model's sweep, its alignment metrics and (optionally) its speed tracking."""
+
+    sweep: SweepResult
+    metrics: dict
+    checkpoint: str = ""
+    velocity: dict | None = None
+
+    def to_dict(self, traces: bool = True) -> dict:
+        out = {"checkpoint": self.checkpoint, "sweep": self.sweep.to_dict(), "metrics": self.metrics}
+        if self.velocity is not None and traces:
+            out["velocity"] = self.velocity
+        return out
+
+
+@dataclass
+class Evaluation:
+    """All models of one (task, dataset, training seed) on the same requests and reset seeds."""
+
+    task: str
+    dataset: str
+    seed: int
+    """Training seed of the models."""
+    eval_seed: int
+    """Episode j of every request starts from reset seed eval_seed + j."""
+    episodes: int
+    return_stats: dict
+    models: dict[str, ModelEvaluation] = field(default_factory=dict)
+    how: str = ""
+    """How it was made (command, seeds), for the dashboard's caption."""
+
+    def sweep_json(self) -> dict:
+        """The alignment sweep the dashboard shows (shipped as ``sweep.json``; also the quick sweep's file)."""
+        how = self.how or (
+            f"{self.episodes} episodes per target, reset seeds {self.eval_seed}..{self.eval_seed + self.episodes - 1}, "
+            f"training seed {self.seed}"
+        )
+        return {
+            "task": self.task,
+            "dataset": self.dataset,
+            "seed": self.seed,
+            "eval_seed": self.eval_seed,
+            "how": how,
+            "return_stats": self.return_stats,
+            "models": {k: {"sweep": m.sweep.to_dict(), "metrics": m.metrics} for k, m in self.models.items()},
+        }
+
+    def report_json(self, config: dict | None = None) -> dict:
+        """The full report (adds checkpoints and velocity traces); ``core.report`` reads it."""
+        models = {k: {"return_stats": self.return_stats, **m.to_dict()} for k, m in self.models.items()}
+        return {"config": config or {}, **self.sweep_json(), "models": models}
+
+    def csv_rows(self) -> list[list]:
+        rows = [CSV_HEADER]
+        for kind, m in self.models.items():
+            s = m.sweep
+            for i, t in enumerate(s.targets):
+                for j, r in enumerate(s.returns[i]):
+                    rows.append([kind, f"{t:.1f}", j, int(s.seeds[i][j]), f"{r:.2f}", int(s.lengths[i][j]),
+                                 f"{s.speeds[i][j]:.3f}"])  # fmt: skip
+        return rows
+
+    def write(self, folder: Path) -> dict[str, Path]:
+        """Write ``sweep.json`` and ``sweep.csv`` into ``folder``; returns their paths."""
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = {"json": folder / "sweep.json", "csv": folder / "sweep.csv"}
+        paths["json"].write_text(json.dumps(self.sweep_json(), indent=1))
+        with paths["csv"].open("w", newline="") as f:
+            csv.writer(f).writerows(self.csv_rows())
+        return paths
+
+
+def score_sweep(res: SweepResult, task: TaskSpec, stats: dict) -> dict:
+    """Alignment metrics of a sweep against the data's return range (``core.metrics``)."""
+    return alignment_report(res.targets, res.returns, stats["min"], stats["max"], task.d4rl_score)
+
+
+def evaluate(
+    policies: dict[str, ReturnConditionedPolicy],
+    dataset: str,
+    targets: np.ndarray,
+    episodes: int,
+    eval_seed: int = EVAL_SEED,
+    seed: int = 0,
+    schedule: list[tuple[int, float]] | None = None,
+    progress: Progress | None = None,
+    sweeper=None,
+) -> Evaluation:
+    """Sweep every policy over ``targets`` x ``episodes`` (locally, or on ``sweeper``'s Ray workers), score it,
+    and track the speed ``schedule`` when given. All policies must come from one task and dataset."""
+    first = next(iter(policies.values()))
+    task, stats = get_task(first.meta["task"]), first.meta["return_stats"]
+    targets = first.clamp_targets(targets)
+    out = Evaluation(task.name, dataset, seed, eval_seed, episodes, stats)
+    per_model, n_models = len(targets) * episodes, len(policies)
+    for i, (kind, policy) in enumerate(policies.items()):
+        tell = None
+        if progress is not None:
+            tell = lambda done, _n, i=i, kind=kind: progress(i * per_model + done, n_models * per_model, kind)  # noqa: E731
+        if sweeper is None:
+            res = sweep(policy, task, targets, episodes, eval_seed, progress=tell)
+        else:
+            res = sweeper.sweep(kind, task.name, targets, episodes, eval_seed, progress=tell)
+        result = ModelEvaluation(res, score_sweep(res, task, stats), policy.path)
+        if schedule:
+            trace = track_velocity(policy, task, schedule, eval_seed)
+            result.velocity = {
+                "schedule": [list(s) for s in schedule],
+                "trace": trace.to_dict(),
+                "schedule_error": schedule_tracking_error(trace.speed, trace.target),
+                "speed_error_after_warmup": speed_error(trace.speed, trace.target),
+            }
+        out.models[kind] = result
+    return out

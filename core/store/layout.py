@@ -1,0 +1,181 @@
+"""Where datasets, behaviour policies, training runs, shipped models and results live on disk.
+
+The one place that builds an on-disk path. Every root can be moved by an environment variable
+(``MINARI_DATASETS_PATH``, ``QDT_CHECKPOINTS``, ``QDT_RUNS``, ``QDT_RESULTS``, ``QDT_REFERENCES``), which
+is how tests work in a temp folder. Task names arrive here already normalised (``core.envs.get_task``
+at the command-line or UI edge); ``Run`` refuses any other spelling, so ``HalfCheetah`` can never
+become a second folder.
+
+    checkpoints/behavior/<task>/{medium,expert}.{json,safetensors}, levels.json, snapshots/step_*.json
+    checkpoints/<task>/<dataset>/<kind>/model[-s<seed>].{json,safetensors}
+    checkpoints/<task>/<dataset>/sweep[-s<seed>].json
+    runs/<task>/<dataset>/s<seed>/{critic,pretrain,dt,qalign}/   (resumable state, metrics.jsonl)
+    results/<task>/<dataset>[/s<seed>]/report.json, alignment.html, ...
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+MODEL_KINDS = ("dt", "qalign")
+"""Kinds of shipped actor: the baseline Decision Transformer and Q-ALIGN DT."""
+BEHAVIOR = "behavior"
+
+
+def datasets_root() -> Path:
+    """Minari's own variable, so `minari.load_dataset` and our collector agree on one folder."""
+    return Path(os.environ.get("MINARI_DATASETS_PATH", REPO_ROOT / "data" / "datasets"))
+
+
+def checkpoints_root() -> Path:
+    """Trained models shipped with the repo; QDT_CHECKPOINTS moves it (e.g. for tests)."""
+    return Path(os.environ.get("QDT_CHECKPOINTS", REPO_ROOT / "checkpoints"))
+
+
+def runs_root() -> Path:
+    """Logs and resumable training state; never committed."""
+    return Path(os.environ.get("QDT_RUNS", REPO_ROOT / "runs"))
+
+
+def results_root() -> Path:
+    """Evaluation reports and figures; never committed."""
+    return Path(os.environ.get("QDT_RESULTS", REPO_ROOT / "results"))
+
+
+def references_path() -> Path:
+    """Random/expert returns measured on our setup (written by ``core.behavior.select``)."""
+    return Path(os.environ.get("QDT_REFERENCES", REPO_ROOT / "assets" / "reference_returns.json"))
+
+
+def use_local_datasets() -> Path:
+    """Point Minari at our datasets folder unless the user already chose one; returns it."""
+    root = datasets_root()
+    os.environ["MINARI_DATASETS_PATH"] = str(root)
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _check_task(task: str) -> None:
+    from core.envs import TASKS
+
+    if task not in TASKS:
+        raise ValueError(
+            f"task {task!r} is not a normalised task name ({', '.join(sorted(TASKS))}); "
+            "pass it through core.envs.get_task(...).name first"
+        )
+
+
+# ---------------------------------------------------------------- behaviour policies
+
+
+def behavior_dir(task: str) -> Path:
+    """Exported behaviour snapshots and the chosen medium/expert levels of one task."""
+    _check_task(task)
+    return checkpoints_root() / BEHAVIOR / task
+
+
+def behavior_path(task: str, level: str) -> Path:
+    """A chosen behaviour actor (``medium``, ``expert``), without suffix."""
+    return behavior_dir(task) / level
+
+
+def snapshot_path(task: str, step: int) -> Path:
+    return behavior_dir(task) / "snapshots" / f"step_{step:07d}"
+
+
+def snapshot_paths(task: str) -> list[Path]:
+    """Every exported snapshot of ``task`` in training order, without suffix."""
+    return [p.with_suffix("") for p in sorted((behavior_dir(task) / "snapshots").glob("step_*.json"))]
+
+
+def snapshot_step(path: Path) -> int:
+    return int(Path(path).stem.split("_")[1])
+
+
+def levels_path(task: str) -> Path:
+    return behavior_dir(task) / "levels.json"
+
+
+def behavior_run_dir(task: str) -> Path:
+    """SB3 training state of the behaviour run (resumable; never committed)."""
+    _check_task(task)
+    return runs_root() / BEHAVIOR / task
+
+
+# ---------------------------------------------------------------- trained models
+
+
+@dataclass(frozen=True)
+class Run:
+    """One (task, dataset, training seed): its training state, shipped models, sweep and results."""
+
+    task: str
+    """Normalised task name (``core.envs.get_task(name).name``)."""
+    dataset: str
+    """Dataset quality (``medium``) or a full Minari id."""
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check_task(self.task)
+
+    @property
+    def dataset_key(self) -> str:
+        """The dataset as one folder name (Minari ids contain slashes)."""
+        return self.dataset.replace("/", "_")
+
+    @property
+    def root(self) -> Path:
+        return runs_root() / self.task / self.dataset_key / f"s{self.seed}"
+
+    def stage_dir(self, stage: str) -> Path:
+        """Resumable state and metrics of one stage (``critic``, ``pretrain``, ``dt``, ``qalign``)."""
+        return self.root / stage
+
+    def metrics_path(self, stage: str) -> Path:
+        """The stage's JSONL log of training metrics."""
+        return self.stage_dir(stage) / "metrics.jsonl"
+
+    @property
+    def critic_path(self) -> Path:
+        """The pre-trained critic (SARSA) Q-ALIGN DT starts from."""
+        return self.stage_dir("critic") / "critic"
+
+    @property
+    def shipped_dir(self) -> Path:
+        return checkpoints_root() / self.task / self.dataset_key
+
+    def model_path(self, kind: str) -> Path:
+        """The shipped actor of ``kind``: ``model`` for seed 0, ``model-s<seed>`` otherwise."""
+        if kind not in MODEL_KINDS:
+            raise ValueError(f"unknown model kind {kind!r}; valid: {', '.join(MODEL_KINDS)}")
+        return self.shipped_dir / kind / ("model" if self.seed == 0 else f"model-s{self.seed}")
+
+    @property
+    def sweep_path(self) -> Path:
+        """The shipped alignment sweep of this training seed: sweep.json for seed 0, sweep-s<seed>.json otherwise."""
+        return self.shipped_dir / ("sweep.json" if self.seed == 0 else f"sweep-s{self.seed}.json")
+
+    @property
+    def results_dir(self) -> Path:
+        """Evaluation report and figures: results/<task>/<dataset>, with /s<seed> for other training seeds."""
+        out = results_root() / self.task / self.dataset_key
+        return out if self.seed == 0 else out / f"s{self.seed}"
+
+
+def shipped_models() -> dict[str, dict[str, list[str]]]:
+    """{task: {dataset: [kinds]}} for every shipped seed-0 model on disk (the dashboard's catalogue)."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for meta in sorted(checkpoints_root().glob("*/*/*/model.json")):
+        kind, dataset, task = meta.parent.name, meta.parent.parent.name, meta.parent.parent.parent.name
+        if task != BEHAVIOR and kind in MODEL_KINDS:
+            out.setdefault(task, {}).setdefault(dataset, []).append(kind)
+    return out
+
+
+def shipped_model_paths() -> list[Path]:
+    """Every shipped actor of every training seed, without suffix."""
+    metas = checkpoints_root().glob("*/*/*/model*.json")
+    return sorted(p.with_suffix("") for p in metas if p.parts[-4] != BEHAVIOR and p.parent.name in MODEL_KINDS)

@@ -1,0 +1,168 @@
+"""The updates: one optimisation step of each stage, on one page (METHOD.md, "Critic" and "The alignment loss").
+
+- ``critic_update``: SARSA pre-training of the twin critic on dataset transitions.
+- ``dt_update``: behaviour cloning; the whole baseline DT, and the first ``pretrain_steps`` of Q-ALIGN DT.
+- ``QAlign.update``: the paper's step: the critic on n-step window targets, then the actor on BC + alignment.
+
+The two models differ only in which of ``dt_update`` / ``QAlign.update`` runs for the last ``align_steps``
+(``core.training.driver.actor_stage``). The loops, logging and saving live in ``core.training.driver``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+
+from core.data.windows import TransitionSampler, Window, WindowSampler
+from core.models.critic import TwinCritic
+from core.models.dt import DecisionTransformer
+from core.training import losses as L
+from core.training.config import TrainConfig
+from core.training.distributed import Dist
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Linear warm-up to ``lr``, then cosine decay to 10% of it at the last actor step."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    frac = (step - cfg.warmup_steps) / max(1, cfg.total_actor_steps - cfg.warmup_steps)
+    return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
+
+
+class ActorState:
+    """Actor, EMA actor and optimiser; the part both the baseline and Q-ALIGN DT share."""
+
+    def __init__(self, cfg: TrainConfig, obs_dim: int, act_dim: int, dist: Dist | None = None):
+        dist = dist or Dist()
+        self.device = dist.device
+        self.actor = DecisionTransformer(cfg.dt, obs_dim, act_dim).to(self.device)
+        self.ema = copy.deepcopy(self.actor).requires_grad_(False).eval()
+        self.model = dist.wrap(self.actor)  # what the training forward goes through (DDP under torchrun)
+        self.opt = torch.optim.AdamW(self.actor.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.cfg = cfg
+
+    def forward(self, w: Window) -> torch.Tensor:
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.bf16):
+            out = self.model(w.rtg, w.states, w.actions, w.timesteps, w.mask)
+        return out.float()
+
+    def step(self, loss: torch.Tensor, step: int) -> float:
+        lr = lr_at(step, self.cfg)
+        for group in self.opt.param_groups:
+            group["lr"] = lr
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.actor.parameters(), self.cfg.grad_clip)
+        self.opt.step()
+        L.polyak(self.ema, self.actor, 1.0 - self.cfg.ema_decay)
+        return lr
+
+
+class CriticState:
+    """Twin critic, its Polyak target and optimiser."""
+
+    def __init__(
+        self, cfg: TrainConfig, obs_dim: int, act_dim: int, critic: TwinCritic | None = None, dist: Dist | None = None
+    ):
+        dist = dist or Dist()
+        critic = critic if critic is not None else TwinCritic(cfg.critic, obs_dim, act_dim)
+        self.critic = critic.to(dist.device)
+        self.target = copy.deepcopy(self.critic).requires_grad_(False)
+        self.model = dist.wrap(self.critic)  # TD-loss forward; the actor's loss uses the bare critic
+        self.opt = torch.optim.Adam(self.critic.parameters(), lr=cfg.critic_lr)
+        self.tau = cfg.tau
+
+    def step(self, loss: torch.Tensor) -> None:
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        L.polyak(self.target, self.critic, self.tau)
+
+
+def critic_update(cs: CriticState, sampler: TransitionSampler, cfg: TrainConfig) -> dict:
+    """SARSA: Q(s, a) -> r + gamma * (1 - terminal) * min_i Q_i_target(s', a'_dataset)."""
+    b = sampler.sample(cfg.critic_batch_size)
+    with torch.no_grad():
+        target = L.sarsa_targets(b.rewards, b.not_done, cs.target(b.next_states, b.next_actions), cfg.gamma)
+    q = cs.model(b.states, b.actions)  # (2, B)
+    loss = L.critic_loss(q, target)
+    cs.step(loss)
+    return {"losses/critic": loss.detach(), "charts/q_mean": q.detach().mean(), "charts/target_mean": target.mean()}
+
+
+def dt_update(st: ActorState, sampler: WindowSampler, step: int) -> dict:
+    """Behaviour cloning on a batch of windows."""
+    w = sampler.sample(st.cfg.batch_size)
+    loss = L.bc_loss(st.forward(w), w.actions, w.mask)
+    lr = st.step(loss, step)
+    return {"losses/bc": loss.detach(), "charts/lr": lr}
+
+
+class QAlign:
+    """The Q-ALIGN update: critic on n-step window targets, then actor on BC + alignment (METHOD.md)."""
+
+    def __init__(
+        self, st: ActorState, cs: CriticState, cfg: TrainConfig, task: str, max_return: float, rtg_scale: float
+    ):
+        self.st, self.cs, self.cfg = st, cs, cfg
+        self.sigma = cfg.sigma_for(task)
+        self.high = cfg.rtg_high_factor * max(max_return, 1.0) / rtg_scale
+        self.q_scale = torch.tensor(0.0)  # running mean of |Q|, saved with the state
+        self.align_scale = torch.tensor(0.0)  # running mean of the alignment loss, saved with the state
+
+    def critic_step(self, w: Window) -> dict:
+        cfg, K = self.cfg, w.mask.shape[1]
+        with torch.no_grad():
+            optimistic = (w.rtg + cfg.optimistic_offset).clamp(0.0, self.high) * w.mask
+            a_boot = self.st.ema(optimistic, w.states, w.actions, w.timesteps, w.mask)[:, -1]  # (B, A)
+            q_boot = self.cs.target(w.states[:, -1], a_boot).min(dim=0).values  # (B,)
+            target = L.window_targets(w.rewards, q_boot, cfg.gamma)  # (B, K)
+        q = self.cs.model(w.states, w.actions)  # (2, B, K)
+        valid = w.mask & (torch.arange(K, device=w.mask.device) < K - 1)[None, :]
+        loss = L.critic_loss(q, target, valid)
+        self.cs.step(loss)
+        return {"losses/critic": loss.detach(), "charts/q_target_mean": L.masked_mean(target, valid)}
+
+    def actor_step(self, w: Window, step: int, gen: torch.Generator) -> dict:
+        cfg, B = self.cfg, w.mask.shape[0]
+        rtg_p, sign = L.perturb_rtg(w.rtg, w.mask, self.sigma, cfg.min_abs_delta, self.high, cfg.noise == "step", gen)
+        both = Window(
+            *(torch.cat([x, x]) for x in (w.states, w.actions, w.rewards)),
+            torch.cat([w.rtg, rtg_p]),
+            torch.cat([w.timesteps, w.timesteps]),
+            torch.cat([w.mask, w.mask]),
+        )
+        preds = self.st.forward(both)  # (2B, K, A): original RTG, then perturbed
+        a_orig = preds[:B]
+        bc = L.bc_loss(a_orig, w.actions, w.mask)
+        self.cs.critic.requires_grad_(False)  # the critic learns only from its TD loss
+        q = self.cs.critic(torch.cat([w.states, w.states]), preds)  # (2, 2B, K)
+        self.cs.critic.requires_grad_(True)
+        q_orig, q_pert = q[:, :B], q[:, B:]
+        align = L.alignment_loss(q_pert, q_orig, sign, w.mask, cfg.align_form)
+        with torch.no_grad():
+            q_abs = L.masked_mean(q_orig.abs().mean(0), w.mask)
+            self.q_scale = q_abs if self.q_scale == 0 else 0.99 * self.q_scale + 0.01 * q_abs
+            a = align.detach()
+            self.align_scale = a if self.align_scale == 0 else 0.99 * self.align_scale + 0.01 * a
+        norm = {"self": self.align_scale.clamp_min(1e-6), "q": self.q_scale.clamp_min(1e-3), "none": 1.0}[
+            cfg.align_norm
+        ]
+        loss = cfg.eta_bc * bc + cfg.eta_align * align / norm
+        lr = self.st.step(loss, step)
+        return {
+            "losses/bc": bc.detach(),
+            "losses/align": align.detach(),
+            "losses/actor": loss.detach(),
+            "charts/q_mean": L.masked_mean(q_orig.mean(0), w.mask).detach(),
+            "charts/q_scale": self.q_scale,
+            "charts/align_scale": self.align_scale,
+            "charts/lr": lr,
+            "charts/delta_up_frac": (sign > 0).float().mean(),
+        }
+
+    def update(self, sampler: WindowSampler, step: int) -> dict:
+        w = sampler.sample(self.cfg.batch_size)
+        return {**self.critic_step(w), **self.actor_step(w, step, sampler.gen)}
