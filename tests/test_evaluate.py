@@ -120,3 +120,21 @@ def test_task_name_is_normalised_at_the_edge(writable_models, roots):
     assert all("velocity" in m for m in reports["HalfCheetah"]["models"].values())
     with pytest.raises(ValueError, match="not a normalised task name"):
         Run("HalfCheetah", "medium")
+
+
+def test_dashboard_quick_sweep_and_cli_write_the_same_sweep_json(tiny_models, roots):
+    """Both go through core.evaluation: same requests and seeds give the same file, number for number."""
+    from pathlib import Path
+
+    from app.alignment_tab import HIGH_FACTOR, QUICK_SEED, quick_sweep
+    from core.evaluate import EvalConfig, run
+
+    _, _, files = quick_sweep("hopper", "medium", 3, 2, progress=lambda *a, **k: None)
+    dashboard = json.loads(Path(next(f for f in files if f.endswith(".json"))).read_text())
+    run(EvalConfig(n_targets=3, episodes=2, eval_seed=QUICK_SEED, high_factor=HIGH_FACTOR, png=False))
+    cli = json.loads((roots["results"] / "hopper" / "medium" / "sweep.json").read_text())
+    assert set(dashboard) == set(cli) and dashboard["eval_seed"] == cli["eval_seed"] == QUICK_SEED
+    assert dashboard["models"] == cli["models"]
+    csv_rows = Path(next(f for f in files if f.endswith(".csv"))).read_text().splitlines()
+    cli_rows = (roots["results"] / "hopper" / "medium" / "sweep.csv").read_text().splitlines()
+    assert csv_rows[0] == cli_rows[0] and sorted(csv_rows[1:]) == sorted(cli_rows[1:])  # models in another order
