@@ -65,3 +65,21 @@ def test_unknown_quality_and_task():
 def test_full_minari_ids_pass_through():
     assert resolve_id("hopper", "mujoco/hopper/medium-v0") == "mujoco/hopper/medium-v0"
     assert resolve_id("hopper", "medium-replay") == "qalign/hopper/medium-replay-v0"
+
+
+def test_recorded_episodes_start_from_the_reset_observation():
+    """Each stored episode's first observation is the one its reset returned, and observation t + 1 is what
+    stepping from t gave (a view into the batch buffer once turned obs[0] into the episode's last state)."""
+    from core.behavior.episodes import run_episodes
+    from core.envs import get_task
+
+    task = get_task("hopper")
+    rng = np.random.default_rng(0)
+    _, eps = run_episodes(task, lambda o: rng.uniform(-1, 1, (len(o), 3)), [5, 6, 7], record=True, n_envs=2)
+    env = task.make()
+    for ep in eps:
+        reset_obs, _ = env.reset(seed=ep.seed)
+        np.testing.assert_array_equal(ep.observations[0], reset_obs)
+        obs, *_ = env.step(ep.actions[0])
+        np.testing.assert_allclose(ep.observations[1], obs, rtol=0, atol=1e-5)  # actions are stored as float32
+    env.close()

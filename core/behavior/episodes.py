@@ -61,7 +61,9 @@ def run_episodes(
 
 def _run_batch(envs, act: ActFn, seeds: list[int], record: bool, on_episode):
     obs = np.stack([env.reset(seed=s)[0] for env, s in zip(envs, seeds)])
-    buf = [{"o": [o], "a": [], "r": [], "term": [], "trunc": []} for o in obs]
+    # copies: ``obs[i] = o`` below overwrites the row in place, and a view kept here would silently become the
+    # episode's last observation (the bug that put every stored episode's terminal state at t = 0)
+    buf = [{"o": [o.copy()], "a": [], "r": [], "term": [], "trunc": []} for o in obs]
     alive = list(range(len(envs)))
     while alive:
         actions = act(obs[alive])
