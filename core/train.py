@@ -43,6 +43,9 @@ class TrainArgs:
     """Training seed (network init, window sampling, dropout, RTG perturbations)."""
     resume: bool = True
     """Continue from the run's saved state if there is one."""
+    allow_weak_critic: bool = False
+    """qalign: align with a critic that has not passed the quality gate (python -m core.critic_quality); the model
+    records the override."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     """auto: the GPU when torch sees one (cuda:LOCAL_RANK under torchrun), else the CPU."""
     cfg: TrainConfig = field(default_factory=TrainConfig)
@@ -75,7 +78,17 @@ def main(argv: list[str] | None = None) -> dict:
     args = replace(args, task=get_task(args.task).name)  # the command-line edge: Hopper -> hopper
     main_rank = int(os.environ.get("RANK", 0)) == 0
     progress, bar = tqdm_progress(f"{args.task}/{args.dataset} {args.stage}", disable=not main_rank)
-    result = run_stage(args.stage, args.task, args.dataset, args.cfg, args.seed, progress, args.resume, args.device)
+    result = run_stage(
+        args.stage,
+        args.task,
+        args.dataset,
+        args.cfg,
+        args.seed,
+        progress,
+        args.resume,
+        args.device,
+        args.allow_weak_critic,
+    )
     bar.close()
     summary = {
         "stage": result.stage,

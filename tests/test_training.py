@@ -39,7 +39,7 @@ def test_qalign_needs_critic_and_pretrain(tiny_dataset, tiny_cfg):
 
 def test_three_stages_then_save_load_round_trip(tiny_dataset, tiny_cfg):
     for stage in ("critic", "dt", "qalign"):
-        res = run_stage(stage, "hopper", "medium", tiny_cfg)
+        res = run_stage(stage, "hopper", "medium", tiny_cfg, allow_weak_critic=True)
     assert res.step == tiny_cfg.total_actor_steps and "losses/align" in res.metrics
     actor, meta = load_model(res.checkpoint)
     assert meta["kind"] == "qalign" and meta["rtg_scale"] == 1000.0 and len(meta["obs_mean"]) == 11
@@ -75,16 +75,16 @@ def interrupt_at(n):
 @pytest.mark.parametrize("stage", ["dt", "qalign"])
 def test_killed_run_resumes_to_identical_weights(tiny_dataset, tiny_cfg, roots, stage):
     cfg = replace(tiny_cfg, pretrain_steps=10, align_steps=20, save_every=5)
-    run_stage("critic", "hopper", "medium", cfg)
+    run_stage("critic", "hopper", "medium", cfg, allow_weak_critic=True)
     if stage == "qalign":
-        run_stage("dt", "hopper", "medium", cfg)
-    straight = run_stage(stage, "hopper", "medium", cfg, resume=False)
+        run_stage("dt", "hopper", "medium", cfg, allow_weak_critic=True)
+    straight = run_stage(stage, "hopper", "medium", cfg, resume=False, allow_weak_critic=True)
     w_straight = load_model(straight.checkpoint)[0].state_dict()
     with pytest.raises(Interrupt):
-        run_stage(stage, "hopper", "medium", cfg, progress=interrupt_at(23), resume=False)
+        run_stage(stage, "hopper", "medium", cfg, progress=interrupt_at(23), resume=False, allow_weak_critic=True)
     state = json.loads((Run("hopper", "medium").stage_dir(stage) / "state.json").read_text())
     assert state["step"] == 20
-    resumed = run_stage(stage, "hopper", "medium", cfg)
+    resumed = run_stage(stage, "hopper", "medium", cfg, allow_weak_critic=True)
     assert resumed.step == 30
     for k, v in load_model(resumed.checkpoint)[0].state_dict().items():
         torch.testing.assert_close(v, w_straight[k], rtol=0, atol=0)
@@ -127,7 +127,17 @@ def test_train_cli_all_stages(tiny_dataset, roots, capsys):
     subprocess (the entry point as a user calls it)."""
     from core.train import main as train_main
 
-    args = ["--task", "Hopper", "--dataset", "medium", "--config", "tiny", "--cfg.align-steps", "4"]
+    args = [
+        "--task",
+        "Hopper",
+        "--dataset",
+        "medium",
+        "--config",
+        "tiny",
+        "--cfg.align-steps",
+        "4",
+        "--allow-weak-critic",
+    ]
     for stage in ("critic", "dt"):
         summary = train_main([*args, "--stage", stage])
         assert summary["stage"] == stage and summary["step"] == (20 if stage == "critic" else 24)

@@ -94,6 +94,19 @@ def trajectory_from_arrays(
     )
 
 
+def holdout_ids(n_episodes: int, every: int) -> list[int]:
+    """Episodes held out of critic pre-training: every ``every``-th one (ids every-1, 2*every-1, ...); none for 0."""
+    return list(range(every - 1, n_episodes, every)) if every > 0 else []
+
+
+def without(data: OfflineData, ids: list[int]) -> OfflineData:
+    """The same dataset minus episodes ``ids``; normalisation and return statistics stay those of the whole
+    dataset, so a model trained on the rest sees states exactly as the others do."""
+    drop = set(ids)
+    kept = [t for i, t in enumerate(data.trajectories) if i not in drop]
+    return OfflineData(data.task, data.dataset_id, kept, data.obs_mean, data.obs_std, data.return_stats)
+
+
 def load_offline_data(task: str, dataset: str, download: bool = False) -> OfflineData:
     """Load ``dataset`` (a quality such as ``medium`` or a full Minari id) for ``task``."""
     spec = get_task(task)

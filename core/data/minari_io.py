@@ -69,6 +69,13 @@ def write_dataset(ds_id: str, task: TaskSpec, episodes: list[Episode], descripti
         env.close()
 
 
+def episode_seeds(ds_id: str) -> list[int]:
+    """The reset seed of every episode, in episode order (Minari stores it with each episode)."""
+    ds = load_minari(ds_id)
+    ids = list(range(ds.total_episodes))
+    return [int(m["seed"]) for m in ds.storage.get_episode_metadata(ids)]
+
+
 def load_minari(ds_id: str, download: bool = False) -> minari.MinariDataset:
     """``minari.load_dataset`` with a message that says how to make the dataset when it is missing."""
     use_local_datasets()

@@ -144,6 +144,17 @@ def load_critic(path: Path) -> tuple[TwinCritic, dict]:
     return critic, meta
 
 
+def update_critic_meta(path: Path, extra: dict) -> dict:
+    """Add fields (e.g. the quality gate's scores) to a saved critic's JSON; returns the new metadata."""
+    path = Path(path)
+    _, meta = _read(path, CRITIC_FORMAT)
+    meta = {**meta, **extra}
+    tmp = path.with_suffix(".tmp.json")
+    tmp.write_text(json.dumps(meta, indent=1))
+    tmp.replace(path.with_suffix(".json"))
+    return meta
+
+
 def save_state(
     run_dir: Path,
     modules: dict[str, torch.nn.Module],

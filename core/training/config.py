@@ -38,6 +38,9 @@ class TrainConfig:
     """EMA of the actor; the EMA weights are the target actor and the shipped model."""
     critic_steps: int = 10_000
     """SARSA pre-training steps of the twin critic."""
+    critic_holdout_every: int = 10
+    """Every k-th episode is kept out of critic pre-training, so the quality gate (``core.critic_quality``) scores
+    the critic on episodes it never saw; 0 trains on all (then the gate cannot score it)."""
     critic_batch_size: int = 512
     """Transitions per critic step."""
     critic_lr: float = 3e-4

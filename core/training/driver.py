@@ -16,12 +16,12 @@ rank samples from its own seed, rank 0 alone logs and saves.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from core.data.dataset import OfflineData, load_offline_data
+from core.data.dataset import OfflineData, holdout_ids, load_offline_data, without
 from core.data.windows import FlatData, TransitionSampler, WindowSampler
 from core.envs import get_task
 from core.seeding import set_seed
@@ -39,6 +39,7 @@ from core.training.distributed import (
     teardown,
 )
 from core.training.log import MetricLog, Progress
+from core.training.records import critic_record, model_meta, require_inputs
 from core.training.updates import ActorState, CriticState, QAlign, critic_update, dt_update
 
 STAGES = ("critic", "dt", "qalign")
@@ -118,15 +119,19 @@ def drive(
     return TrainResult(stage.name, step, log.last, stage.ship(step, log.last), log.path)
 
 
-def critic_stage(data: OfflineData, run: Run, cfg: TrainConfig, flat: FlatData, gen, dist: Dist) -> Stage:
-    """SARSA pre-training of the twin critic; ships ``runs/.../critic/critic`` for Q-ALIGN DT."""
+def critic_stage(data: OfflineData, run: Run, cfg: TrainConfig, gen, dist: Dist) -> Stage:
+    """SARSA pre-training of the twin critic on all but the held-out episodes (the quality gate scores it on
+    those); ships ``runs/.../critic/critic`` for Q-ALIGN DT."""
+    held_out = holdout_ids(len(data.trajectories), cfg.critic_holdout_every)
+    flat = FlatData(without(data, held_out), get_task(data.task).rtg_scale, dist.device)
     set_seed(run.seed)
     cs = CriticState(cfg, data.obs_dim, data.act_dim, dist=dist)
     per_rank_dropout(run.seed, dist)
     sampler = TransitionSampler(flat, gen)
 
     def ship(step: int, metrics: dict) -> Path:
-        meta = {"task": data.task, "dataset_id": data.dataset_id, "step": step, "metrics": metrics, "gamma": cfg.gamma}
+        meta = {"task": data.task, "dataset_id": data.dataset_id, "step": step, "metrics": metrics, "gamma": cfg.gamma,
+                "objective": "sarsa", "holdout_every": cfg.critic_holdout_every}  # fmt: skip
         write = lambda ranks: ckpt.save_critic(run.critic_path, cs.critic, meta | ranks)  # noqa: E731
         finish(dist, "critic", (cs.critic, cs.target), write)
         return run.critic_path
@@ -135,8 +140,12 @@ def critic_stage(data: OfflineData, run: Run, cfg: TrainConfig, flat: FlatData, 
     return Stage("critic", cfg.critic_steps, modules, optim, lambda _s: critic_update(cs, sampler, cfg), ship)
 
 
-def actor_stage(kind: str, data: OfflineData, run: Run, cfg: TrainConfig, flat: FlatData, gen, dist: Dist) -> Stage:
-    """The baseline DT (``dt``) or Q-ALIGN DT (``qalign``): one actor, one loop, two update functions."""
+def actor_stage(
+    kind: str, data: OfflineData, run: Run, cfg: TrainConfig, gen, dist: Dist, critic: dict | None = None
+) -> Stage:
+    """The baseline DT (``dt``) or Q-ALIGN DT (``qalign``): one actor, one loop, two update functions.
+    ``critic``: what the shipped Q-ALIGN model records about its critic (``critic_record``)."""
+    flat = FlatData(data, get_task(data.task).rtg_scale, dist.device)
     set_seed(run.seed)
     st = ActorState(cfg, data.obs_dim, data.act_dim, dist)
     per_rank_dropout(run.seed, dist)
@@ -145,7 +154,9 @@ def actor_stage(kind: str, data: OfflineData, run: Run, cfg: TrainConfig, flat: 
     path = run.model_path(kind)
 
     def ship(step: int, metrics: dict) -> Path:
-        write = lambda ranks: ckpt.save_model(path, st.ema, model_meta(kind, data, run, cfg, step, metrics) | ranks)  # noqa: E731
+        write = lambda ranks: ckpt.save_model(
+            path, st.ema, model_meta(kind, data, run, cfg, step, metrics, critic) | ranks
+        )  # noqa: E731
         finish(dist, "actor", (st.actor, st.ema), write)
         return path
 
@@ -173,42 +184,6 @@ def actor_stage(kind: str, data: OfflineData, run: Run, cfg: TrainConfig, flat: 
     )
 
 
-def model_meta(kind: str, data: OfflineData, run: Run, cfg: TrainConfig, step: int, metrics: dict) -> dict:
-    """What a shipped actor's JSON records beside its weights (see ``core.store.checkpoint.MODEL_KEYS``)."""
-    task = get_task(data.task)
-    return {
-        "kind": kind,
-        "task": data.task,
-        "dataset": run.dataset,
-        "dataset_id": data.dataset_id,
-        "seed": run.seed,
-        "obs_dim": data.obs_dim,
-        "act_dim": data.act_dim,
-        "obs_mean": data.obs_mean.tolist(),
-        "obs_std": data.obs_std.tolist(),
-        "rtg_scale": task.rtg_scale,
-        "max_episode_steps": task.max_episode_steps,
-        "return_stats": data.return_stats,
-        "step": step,
-        "train_config": asdict(cfg),
-        "metrics": metrics,
-        "selection": "final EMA weights (fixed before training; no evaluation used)",
-    }
-
-
-def _require_inputs(run: Run) -> None:
-    """Q-ALIGN DT needs the critic and the DT's pre-trained state; say which command makes each."""
-    for need, ok, cmd in (
-        (run.critic_path.with_suffix(".json"), run.critic_path.with_suffix(".json").exists(), "critic"),
-        (run.stage_dir("pretrain"), ckpt.has_state(run.stage_dir("pretrain")), "dt"),
-    ):
-        if not ok:
-            raise FileNotFoundError(
-                f"Q-ALIGN needs {need}; run first: python -m core.train --task {run.task} "
-                f"--dataset {run.dataset} --seed {run.seed} --stage {cmd}"
-            )
-
-
 def run_stage(
     stage: str,
     task: str,
@@ -218,21 +193,23 @@ def run_stage(
     progress: Progress | None = None,
     resume: bool = True,
     device: str = "auto",
+    allow_weak_critic: bool = False,
 ) -> TrainResult:
-    """Load the dataset and run one stage (as one rank of a torchrun job when launched by torchrun)."""
+    """Load the dataset and run one stage (as one rank of a torchrun job when launched by torchrun).
+    Q-ALIGN DT refuses a critic below the quality gate unless ``allow_weak_critic``."""
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; valid stages: {', '.join(STAGES)}")
     torch.set_num_threads(cfg.threads)
-    run = Run(get_task(task).name, dataset, seed)
+    run, critic = Run(get_task(task).name, dataset, seed), None
     data = load_offline_data(run.task, dataset)
     if stage == "qalign":
-        _require_inputs(run)
+        require_inputs(run)
+        critic = critic_record(run, allow_weak_critic)
     dist = setup(device)
     try:
-        flat = FlatData(data, get_task(data.task).rtg_scale, dist.device)
         gen = generator(run.seed, dist)
-        build = critic_stage if stage == "critic" else lambda *a: actor_stage(stage, *a)
-        spec = build(data, run, cfg, flat, gen, dist)
+        build = critic_stage if stage == "critic" else lambda *a: actor_stage(stage, *a, critic=critic)
+        spec = build(data, run, cfg, gen, dist)
         return drive(spec, run, cfg, gen, dist, progress if dist.main else None, resume)
     finally:
         teardown(dist)

@@ -1,0 +1,265 @@
+"""Critic quality, measured before any alignment: the gate the Q-ALIGN stage asks before it trusts a critic.
+
+    python -m core.critic_quality --task hopper --dataset medium [--seed 0]
+
+Scores the pre-trained critic on held-out episodes of its dataset (every ``critic_holdout_every``-th episode;
+the critic stage never trains on them), writes the scores into the critic's JSON (``quality``) and prints them.
+
+- **Value fit**: Spearman and normalised RMSE of min_i Q_i(s, a) against the realised discounted return of the
+  held-out episode from (s, a) (steps whose discounted tail is cut by the time limit are left out).
+- **Action ranking**: our data comes from our own simulator, so the truth is at hand. A held-out episode is
+  replayed from its stored reset seed and actions up to step t (the replay is checked against the stored
+  observations: ``replay_match``); there the data action a and a perturbed a' = clip(a + N(0, 0.3^2)) are each
+  played, followed by ``horizon`` steps of the medium behaviour policy with the same sampled noise on both
+  branches (common random numbers). ``ranking_agreement`` = how often Q orders (a, a') as those rollouts'
+  discounted returns do.
+- **Sensitivity**: at the same states, the spread of Q over 16 uniform random actions divided by the twin heads'
+  disagreement there (median over states): how much the action moves Q compared with Q's own noise.
+
+Thresholds (``GATE``), fixed before any critic was scored:
+- ``ranking_agreement >= 0.6``: the alignment loss only helps if Q orders actions as the environment does.
+  Chance is 0.5; with 256 pairs its standard deviation is 0.031, so 0.6 is three of them above chance, and
+  single noisy rollouts keep even a perfect critic below 1.
+- ``value_spearman >= 0.5``: a critic that cannot order held-out states by what they went on to earn has not
+  learnt returns; half a rank correlation is a low bar for the state-dominated part of Q.
+- ``sensitivity >= 1.0``: if random actions move Q less than the two heads disagree, the actor's alignment
+  gradient follows noise.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+import torch
+import tyro
+from tqdm import tqdm
+
+from core.behavior.policy import BehaviorActor, load_actor
+from core.data.dataset import OfflineData, holdout_ids, load_offline_data
+from core.data.minari_io import episode_seeds
+from core.envs import TaskSpec, get_task
+from core.metrics import spearman
+from core.models.critic import TwinCritic
+from core.store import checkpoint as ckpt
+from core.store.layout import Run, behavior_path
+
+GATE = {"ranking_agreement": 0.6, "value_spearman": 0.5, "sensitivity": 1.0}
+PERTURB_STD = 0.3
+RANDOM_ACTIONS = 16
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class QualityConfig:
+    """Score a pre-trained critic on its dataset's held-out episodes."""
+
+    task: str = "hopper"
+    dataset: str = "medium"
+    seed: int = 0
+    """Training seed of the run whose critic to score."""
+    states: int = 256
+    """Held-out states for action ranking and sensitivity."""
+    horizon: int = 200
+    """Behaviour-policy steps after each branch's first action (gamma^200 = 0.13 at gamma 0.99)."""
+    score_seed: int = 7
+    """Seeds the choice of states, perturbations and rollout noise."""
+
+
+def passes(scores: dict) -> bool:
+    return all(scores.get(k, float("nan")) >= v for k, v in GATE.items())
+
+
+def gate_report(scores: dict) -> str:
+    """One line per criterion: value, threshold, pass/fail."""
+    lines = []
+    for k, v in GATE.items():
+        got = scores.get(k, float("nan"))
+        lines.append(f"{k:>18} = {got:7.3f}  (needs >= {v}: {'pass' if got >= v else 'FAIL'})")
+    return "\n".join(lines)
+
+
+def discounted_tails(rewards: np.ndarray, gamma: float) -> np.ndarray:
+    """G_t = sum_k gamma^k r_{t+k} to the end of the episode. rewards (T,) -> (T,)."""
+    out, acc = np.zeros(len(rewards)), 0.0
+    for t in range(len(rewards) - 1, -1, -1):
+        acc = rewards[t] + gamma * acc
+        out[t] = acc
+    return out
+
+
+@torch.no_grad()
+def q_values(critic: TwinCritic, data: OfflineData, obs: np.ndarray, actions: np.ndarray) -> np.ndarray:
+    """(2, N) Q of each head for raw observations (normalised with the dataset's stats) and actions."""
+    s = torch.as_tensor((obs - data.obs_mean) / data.obs_std, dtype=torch.float32)
+    return critic(s, torch.as_tensor(actions, dtype=torch.float32)).numpy()
+
+
+def value_fit(critic: TwinCritic, data: OfflineData, ids: list[int], gamma: float) -> dict:
+    """Spearman / normalised RMSE of min Q against realised discounted returns on held-out episodes."""
+    cut = int(np.ceil(np.log(0.01) / np.log(gamma)))  # a time-limit cut hides < 1% of the tail past this
+    obs, acts, target = [], [], []
+    for i in ids:
+        tr = data.trajectories[i]
+        keep = len(tr) if tr.terminated else max(0, len(tr) - cut)
+        obs.append(tr.observations[:keep])
+        acts.append(tr.actions[:keep])
+        target.append(discounted_tails(tr.rewards.astype(np.float64), gamma)[:keep])
+    obs, acts, target = np.concatenate(obs), np.concatenate(acts), np.concatenate(target)
+    if len(target) < 2:
+        return {"value_spearman": float("nan"), "value_nrmse": float("nan"), "value_points": int(len(target))}
+    q = q_values(critic, data, obs, acts).min(0)
+    return {
+        "value_spearman": spearman(q, target),
+        "value_nrmse": float(np.sqrt(np.mean((q - target) ** 2)) / max(target.std(), 1e-9)),
+        "value_points": int(len(q)),
+    }
+
+
+def _sim_state(env) -> np.ndarray:
+    u = env.unwrapped
+    state = np.empty(mujoco.mj_stateSize(u.model, mujoco.mjtState.mjSTATE_INTEGRATION))
+    mujoco.mj_getState(u.model, u.data, state, mujoco.mjtState.mjSTATE_INTEGRATION)
+    return state
+
+
+def _set_sim_state(env, state: np.ndarray) -> None:
+    u = env.unwrapped
+    mujoco.mj_setState(u.model, u.data, state, mujoco.mjtState.mjSTATE_INTEGRATION)
+    mujoco.mj_forward(u.model, u.data)
+
+
+def replay_states(task: TaskSpec, data: OfflineData, seeds: list[int], picks: dict[int, list[int]]) -> tuple:
+    """Replay held-out episodes from their reset seeds and stored actions; at each picked step t keep the full
+    simulator state. Returns (states, observations, actions, fraction of picks whose replayed observation matches
+    the stored one to 1e-5)."""
+    env = task.make()
+    sims, obs, acts, match = [], [], [], []
+    try:
+        for i, steps in picks.items():
+            tr = data.trajectories[i]
+            o, _ = env.reset(seed=seeds[i])
+            for t in range(max(steps) + 1):
+                if t in steps:
+                    sims.append(_sim_state(env))
+                    obs.append(o)
+                    acts.append(tr.actions[t])
+                    match.append(np.abs(o - tr.observations[t]).max() < 1e-5)
+                o, *_ = env.step(tr.actions[t])
+    finally:
+        env.close()
+    return np.array(sims), np.array(obs), np.array(acts), float(np.mean(match))
+
+
+def branch_returns(
+    task: TaskSpec, sims: np.ndarray, first: np.ndarray, actor: BehaviorActor, horizon: int, gamma: float, seed: int
+) -> np.ndarray:
+    """Discounted return of playing ``first[j]`` from simulator state ``sims[j]``, then ``horizon`` steps of the
+    behaviour actor. Rows j and j + N/2 get the same action noise (common random numbers). -> (N,)."""
+    n = len(sims)
+    envs = [task.make().unwrapped for _ in range(n)]
+    ret, alive, disc = np.zeros(n), np.ones(n, bool), 1.0
+    try:
+        obs = np.zeros((n, envs[0].observation_space.shape[0]))
+        for j, env in enumerate(envs):
+            env.reset(seed=0)
+            _set_sim_state(env, sims[j])
+        actions = first
+        for k in range(horizon + 1):
+            for j in np.flatnonzero(alive):
+                o, r, term, _, _ = envs[j].step(actions[j])
+                obs[j], ret[j] = o, ret[j] + disc * r
+                alive[j] = not term
+            disc *= gamma
+            if not alive.any():
+                break
+            step_seed = int(np.random.default_rng([seed, k]).integers(2**63))
+            half = n // 2  # both branches of a pair draw the same noise (common random numbers)
+            actions = np.concatenate([actor.act(obs[:half], np.random.default_rng(step_seed)),
+                                      actor.act(obs[half:], np.random.default_rng(step_seed))])  # fmt: skip
+    finally:
+        for env in envs:
+            env.close()
+    return ret
+
+
+def sensitivity(critic: TwinCritic, data: OfflineData, obs: np.ndarray, seed: int) -> float:
+    """Median over states of std_a(min Q(s, a)) / mean_a |Q_1(s, a) - Q_2(s, a)| for random actions a."""
+    rng = np.random.default_rng([seed, 1])
+    n, act_dim = len(obs), data.act_dim
+    acts = rng.uniform(-1, 1, (n, RANDOM_ACTIONS, act_dim))
+    q = q_values(critic, data, np.repeat(obs, RANDOM_ACTIONS, 0), acts.reshape(-1, act_dim))
+    q = q.reshape(2, n, RANDOM_ACTIONS)
+    spread = q.min(0).std(1)
+    noise = np.abs(q[0] - q[1]).mean(1)
+    return float(np.median(spread / np.maximum(noise, 1e-9)))
+
+
+def action_ranking(
+    critic: TwinCritic, data: OfflineData, task: TaskSpec, ids: list[int], cfg: QualityConfig, gamma: float
+) -> tuple[dict, np.ndarray]:
+    """Agreement of Q's order of (a, a') with the rollouts' order; returns the scores and the states' observations."""
+    rng = np.random.default_rng(cfg.score_seed)
+    seeds = episode_seeds(data.dataset_id)
+    picks: dict[int, list[int]] = {}
+    for _ in range(cfg.states):  # uniform over held-out steps, t >= 1 (the stored obs[0] was wrong in old data)
+        i = int(rng.choice(ids))
+        if len(data.trajectories[i]) > 1:
+            picks.setdefault(i, []).append(int(rng.integers(1, len(data.trajectories[i]))))
+    sims, obs, acts, replay_match = replay_states(task, data, seeds, picks)
+    perturbed = np.clip(acts + rng.normal(0.0, PERTURB_STD, acts.shape), -1.0, 1.0).astype(np.float32)
+    actor = load_actor(behavior_path(task.name, "medium"))
+    both = np.concatenate([sims, sims]), np.concatenate([acts, perturbed])
+    g = branch_returns(task, *both, actor, cfg.horizon, gamma, cfg.score_seed)
+    n = len(sims)
+    dg = g[:n] - g[n:]
+    q = q_values(critic, data, np.concatenate([obs, obs]), both[1]).min(0)
+    dq = q[:n] - q[n:]
+    decided = np.abs(dg) > 1e-6
+    agree = float(np.mean(np.sign(dq[decided]) == np.sign(dg[decided])))
+    scores = {"ranking_agreement": agree, "ranking_pairs": int(decided.sum()), "replay_match": replay_match,
+              "rollout_gap_mean": float(np.abs(dg).mean())}  # fmt: skip
+    return scores, obs
+
+
+def score(critic: TwinCritic, meta: dict, data: OfflineData, cfg: QualityConfig) -> dict:
+    """Every score, the thresholds and the verdict, as stored in the critic's JSON."""
+    task, gamma = get_task(data.task), float(meta["gamma"])
+    ids = holdout_ids(len(data.trajectories), int(meta.get("holdout_every", 0)))
+    if not ids:
+        raise ValueError("this critic was trained on every episode: no held-out episodes to score it on")
+    out = value_fit(critic, data, ids, gamma)
+    ranking, obs = action_ranking(critic, data, task, ids, cfg, gamma)
+    out |= ranking
+    out["sensitivity"] = sensitivity(critic, data, obs, cfg.score_seed)
+    out |= {"thresholds": GATE, "passed": passes(out), "held_out_episodes": len(ids), "config": vars(cfg)}
+    return out
+
+
+def score_run(cfg: QualityConfig) -> dict:
+    """Score the run's critic and write the result into its JSON (``quality``)."""
+    task = get_task(cfg.task)
+    run = Run(task.name, cfg.dataset, cfg.seed)
+    critic, meta = ckpt.load_critic(run.critic_path)
+    scores = score(critic, meta, load_offline_data(task.name, cfg.dataset), cfg)
+    ckpt.update_critic_meta(run.critic_path, {"quality": scores})
+    return scores
+
+
+def main(cfg: QualityConfig) -> dict:
+    from dataclasses import replace
+
+    cfg = replace(cfg, task=get_task(cfg.task).name)
+    with tqdm(total=1, desc=f"{cfg.task}/{cfg.dataset} critic quality", unit="critic") as bar:
+        scores = score_run(cfg)
+        bar.update(1)
+    print(gate_report(scores))
+    print(json.dumps({k: v for k, v in scores.items() if k not in ("thresholds", "config")}))
+    return scores
+
+
+if __name__ == "__main__":
+    main(tyro.cli(QualityConfig))

@@ -1,0 +1,96 @@
+"""The critic quality gate: its scores on a tiny critic, its arithmetic, and Q-ALIGN DT refusing a critic below it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from core.critic_quality import GATE, QualityConfig, discounted_tails, gate_report, passes, score
+from core.data.dataset import load_offline_data
+from core.store.checkpoint import load_critic, update_critic_meta
+from core.store.layout import REPO_ROOT, Run, behavior_dir
+from core.training.config import preset
+from core.training.driver import run_stage
+from core.training.records import CriticGateError
+
+TINY = QualityConfig(states=12, horizon=6)
+
+
+@pytest.fixture
+def with_behaviour(writable_models, roots):
+    """The shipped Hopper behaviour policy beside the tiny models (the ranking rollouts play it)."""
+    dest = behavior_dir("hopper")
+    dest.mkdir(parents=True, exist_ok=True)
+    for suffix in (".json", ".safetensors"):
+        shutil.copy(REPO_ROOT / "checkpoints" / "behavior" / "hopper" / f"medium{suffix}", dest / f"medium{suffix}")
+    return Run("hopper", "medium")
+
+
+def test_discounted_tails_by_hand():
+    np.testing.assert_allclose(discounted_tails(np.array([1.0, 2.0, 4.0]), 0.5), [1 + 1 + 1, 2 + 2, 4])
+
+
+def test_gate_verdict_and_report():
+    good = {k: v + 0.01 for k, v in GATE.items()}
+    assert passes(good) and "FAIL" not in gate_report(good)
+    bad = {**good, "ranking_agreement": 0.55}
+    assert not passes(bad) and "ranking_agreement =   0.550  (needs >= 0.6: FAIL)" in gate_report(bad)
+    assert not passes({k: v for k, v in good.items() if k != "sensitivity"})  # a missing score fails
+
+
+class Negated(torch.nn.Module):
+    """Both heads = -min_i Q_i of a critic: its min is exactly -min Q, so it must rank every pair the other way."""
+
+    def __init__(self, critic):
+        super().__init__()
+        self.critic = critic
+
+    def forward(self, s, a):
+        m = -self.critic(s, a).min(0).values
+        return torch.stack([m, m])
+
+
+def test_scores_on_held_out_episodes_replay_and_flip_with_a_negated_critic(with_behaviour):
+    run = with_behaviour
+    critic, meta = load_critic(run.critic_path)
+    meta = {**meta, "holdout_every": 2}  # the tiny data's only held-out episode is cut short: score on more
+    data = load_offline_data("hopper", "medium")
+    out = score(critic, meta, data, TINY)
+    assert out["held_out_episodes"] == 6 and out["replay_match"] == 1.0  # replayed from seed + actions exactly
+    assert out["value_points"] == 19 + 16 + 18  # the three held-out episodes that ended by termination
+    assert 0 < out["ranking_pairs"] <= TINY.states and 0.0 <= out["ranking_agreement"] <= 1.0
+    assert -1.0 <= out["value_spearman"] <= 1.0 and out["sensitivity"] > 0
+    assert out["passed"] == passes(out) and out["thresholds"] == GATE
+    flipped = score(Negated(critic), meta, data, TINY)
+    assert flipped["ranking_agreement"] == pytest.approx(1.0 - out["ranking_agreement"])
+    assert flipped["value_spearman"] == pytest.approx(-out["value_spearman"])
+
+
+def test_critic_never_trains_on_held_out_episodes(with_behaviour):
+    meta = json.loads(with_behaviour.critic_path.with_suffix(".json").read_text())
+    assert meta["holdout_every"] == preset("tiny").critic_holdout_every == 10
+    critic, meta = load_critic(with_behaviour.critic_path)
+    with pytest.raises(ValueError, match="no held-out episodes"):
+        score(critic, {**meta, "holdout_every": 0}, load_offline_data("hopper", "medium"), TINY)
+
+
+def test_qalign_refuses_a_critic_below_the_gate_unless_overridden(with_behaviour):
+    run, cfg = with_behaviour, preset("tiny")
+    with pytest.raises(CriticGateError, match="score it first: python -m core.critic_quality --task hopper"):
+        run_stage("qalign", "hopper", "medium", cfg)
+    failing = {**{k: v - 0.2 for k, v in GATE.items()}, "thresholds": GATE, "passed": False}
+    update_critic_meta(run.critic_path, {"quality": failing})
+    with pytest.raises(CriticGateError, match="scored below the gate"):
+        run_stage("qalign", "hopper", "medium", cfg)
+    res = run_stage("qalign", "hopper", "medium", replace(cfg, align_steps=2), allow_weak_critic=True)
+    record = json.loads(res.checkpoint.with_suffix(".json").read_text())["critic"]
+    assert record["gate"] == "failed (overridden by --allow-weak-critic)" and record["quality"] == failing
+    passing = {**{k: v + 0.1 for k, v in GATE.items()}, "thresholds": GATE, "passed": True}
+    update_critic_meta(run.critic_path, {"quality": passing})
+    res = run_stage("qalign", "hopper", "medium", replace(cfg, align_steps=2), resume=False)
+    assert json.loads(res.checkpoint.with_suffix(".json").read_text())["critic"]["gate"] == "passed"
