@@ -9,10 +9,11 @@ the critic stage never trains on them), writes the scores into the critic's JSON
   held-out episode from (s, a) (steps whose discounted tail is cut by the time limit are left out).
 - **Action ranking**: our data comes from our own simulator, so the truth is at hand. A held-out episode is
   replayed from its stored reset seed and actions up to step t (the replay is checked against the stored
-  observations: ``replay_match``); there the data action a and a perturbed a' = clip(a + N(0, 0.3^2)) are each
-  played, followed by ``horizon`` steps of the medium behaviour policy with the same sampled noise on both
-  branches (common random numbers). ``ranking_agreement`` = how often Q orders (a, a') as those rollouts'
-  discounted returns do.
+  observations: ``replay_match``); there two actions near the data's, a1 = clip(a + e1) and a2 = clip(a + e2)
+  with e ~ N(0, 0.3^2), are each played, followed by ``horizon`` steps of the medium behaviour policy with the
+  same sampled noise on both branches (common random numbers). ``ranking_agreement`` = how often Q orders
+  (a1, a2) as those rollouts' discounted returns do. Neither action is the data's own, so a critic cannot score
+  by merely preferring in-distribution actions; the perturbation is of the size the actor's actions move.
 - **Sensitivity**: at the same states, the spread of Q over 16 uniform random actions divided by the twin heads'
   disagreement there (median over states): how much the action moves Q compared with Q's own noise.
 
@@ -210,9 +211,9 @@ def action_ranking(
         if len(data.trajectories[i]) > 1:
             picks.setdefault(i, []).append(int(rng.integers(1, len(data.trajectories[i]))))
     sims, obs, acts, replay_match = replay_states(task, data, seeds, picks)
-    perturbed = np.clip(acts + rng.normal(0.0, PERTURB_STD, acts.shape), -1.0, 1.0).astype(np.float32)
+    a1, a2 = (np.clip(acts + rng.normal(0.0, PERTURB_STD, acts.shape), -1.0, 1.0).astype(np.float32) for _ in "12")
     actor = load_actor(behavior_path(task.name, "medium"))
-    both = np.concatenate([sims, sims]), np.concatenate([acts, perturbed])
+    both = np.concatenate([sims, sims]), np.concatenate([a1, a2])
     g = branch_returns(task, *both, actor, cfg.horizon, gamma, cfg.score_seed)
     n = len(sims)
     dg = g[:n] - g[n:]
