@@ -81,3 +81,16 @@ def test_window_targets_hand_computed():
 def test_sarsa_targets_use_min_head_and_stop_at_terminal():
     t = sarsa_targets(torch.tensor([1.0, 1.0]), torch.tensor([1.0, 0.0]), torch.tensor([[4.0, 4.0], [2.0, 8.0]]), 0.5)
     torch.testing.assert_close(t, torch.tensor([2.0, 1.0]))
+
+
+def test_expectile_critic_loss_weighs_under_and_over_estimates():
+    from core.training.losses import critic_loss
+
+    q = torch.tensor([[1.0, 3.0], [1.0, 3.0]])  # (2 heads, 2 samples)
+    target = torch.tensor([2.0, 2.0])  # the first is under-estimated, the second over-estimated, by 1
+    assert critic_loss(q, target).item() == pytest.approx(2.0)  # MSE: 1 per head
+    # tau 0.9: 2 * (0.9 * 1 + 0.1 * 1) / 2 per head
+    assert critic_loss(q, target, expectile=0.9).item() == pytest.approx(2.0)
+    q_low = torch.tensor([[1.0, 1.0], [1.0, 1.0]])  # both under-estimated
+    assert critic_loss(q_low, target, expectile=0.9).item() == pytest.approx(2 * 2 * 0.9)
+    assert critic_loss(-q_low + 4, target, expectile=0.9).item() == pytest.approx(2 * 2 * 0.1)

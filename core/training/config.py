@@ -41,6 +41,9 @@ class TrainConfig:
     critic_holdout_every: int = 10
     """Every k-th episode is kept out of critic pre-training, so the quality gate (``core.critic_quality``) scores
     the critic on episodes it never saw; 0 trains on all (then the gate cannot score it)."""
+    critic_expectile: float = 0.5
+    """Expectile of the critic's TD regression: 0.5 = the paper's SARSA (mean); above 0.5 = in-sample improvement
+    (IQL-style), Q reflecting the better actions the data took from similar states."""
     critic_batch_size: int = 512
     """Transitions per critic step."""
     critic_lr: float = 3e-4

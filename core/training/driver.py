@@ -131,7 +131,8 @@ def critic_stage(data: OfflineData, run: Run, cfg: TrainConfig, gen, dist: Dist)
 
     def ship(step: int, metrics: dict) -> Path:
         meta = {"task": data.task, "dataset_id": data.dataset_id, "step": step, "metrics": metrics, "gamma": cfg.gamma,
-                "objective": "sarsa", "holdout_every": cfg.critic_holdout_every}  # fmt: skip
+                "objective": "sarsa" if cfg.critic_expectile == 0.5 else f"expectile-sarsa {cfg.critic_expectile}",
+                "critic_steps": cfg.critic_steps, "holdout_every": cfg.critic_holdout_every}  # fmt: skip
         write = lambda ranks: ckpt.save_critic(run.critic_path, cs.critic, meta | ranks)  # noqa: E731
         finish(dist, "critic", (cs.critic, cs.target), write)
         return run.critic_path

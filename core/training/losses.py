@@ -84,9 +84,16 @@ def window_targets(rewards: torch.Tensor, q_boot: torch.Tensor, gamma: float) ->
     return rewards @ discount.T + boot[None, :] * q_boot[:, None]
 
 
-def critic_loss(q: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Sum over the two heads of the (masked) mean squared TD error. q (2, ...), target (...)."""
-    err = (q - target.detach().unsqueeze(0)) ** 2
+def critic_loss(
+    q: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None, expectile: float = 0.5
+) -> torch.Tensor:
+    """Sum over the two heads of the (masked) mean squared TD error. q (2, ...), target (...).
+
+    ``expectile`` tau != 0.5 weighs errors asymmetrically, |tau - 1(target < q)| (IQL's expectile loss): with
+    tau > 0.5, Q fits an upper expectile of the bootstrapped targets, i.e. the better-than-average continuations
+    the data shows from (s, a), in-sample (no action outside the data is queried). tau = 0.5 is plain MSE."""
+    diff = target.detach().unsqueeze(0) - q
+    err = diff**2 if expectile == 0.5 else 2.0 * torch.abs(expectile - (diff < 0).float()) * diff**2
     if mask is None:
         return err.mean(dim=tuple(range(1, err.dim()))).sum()
     return sum(masked_mean(e, mask) for e in err)
