@@ -15,6 +15,7 @@ rank samples from its own seed, rank 0 alone logs and saves.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -207,10 +208,15 @@ def run_stage(
         require_inputs(run)
         critic = critic_record(run, allow_weak_critic)
     dist = setup(device)
+    spec = None
     try:
         gen = generator(run.seed, dist)
         build = critic_stage if stage == "critic" else lambda *a: actor_stage(stage, *a, critic=critic)
         spec = build(data, run, cfg, gen, dist)
         return drive(spec, run, cfg, gen, dist, progress if dist.main else None, resume)
     finally:
+        # The DDP wrappers hold the process group and gloo work objects: free them (cycles included) while the
+        # group is alive, then destroy it. Left to interpreter exit, gloo's threads can abort the rank.
+        spec = None
+        gc.collect()
         teardown(dist)
