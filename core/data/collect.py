@@ -6,7 +6,10 @@
 
 Qualities: ``medium`` (the medium snapshot, sampled actions), ``expert`` (the expert snapshot),
 ``medium-expert`` (both, half each), ``medium-replay`` (every training snapshot up to the medium
-one, equal shares: the competence levels a replay buffer would have seen).
+one, equal shares: the competence levels a replay buffer would have seen), ``control`` (a random policy and
+every snapshot, shared so returns spread evenly from random to expert: ``core.data.control``).
+Behaviour actors run in fixed-order float32 maths (``--portable``, default on), so a dataset is the same on
+every x86 CPU (MKL's own kernels round differently per instruction set: ``core.data.fingerprint``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from tqdm import tqdm
 
 from core.behavior.episodes import Episode, run_episodes
 from core.behavior.policy import BehaviorActor, load_actor
+from core.data import control
 from core.data.minari_io import QUALITIES, dataset_id, write_dataset
 from core.envs import TaskSpec, get_task
 from core.store.layout import behavior_path, checkpoints_root, snapshot_paths, snapshot_step
@@ -35,7 +39,7 @@ class CollectConfig:
 
     task: str = "hopper"
     """Task name (hopper, halfcheetah, walker2d), or several separated by commas."""
-    quality: Literal["medium", "medium-replay", "expert", "medium-expert", "all"] = "medium"
+    quality: Literal["medium", "medium-replay", "expert", "medium-expert", "control", "all"] = "medium"
     """Which dataset to build; ``all`` builds the four."""
     size: int = 0
     """Transitions; 0 means 200k (medium, expert), 400k (medium-expert), 100k (medium-replay)."""
@@ -45,6 +49,10 @@ class CollectConfig:
     """Multiplier on each snapshot's own action std (0 = deterministic actions)."""
     n_envs: int = 16
     """Episodes simulated side by side."""
+    portable: bool = True
+    """Behaviour actors in fixed-order float32 maths (``BehaviorActor.portable``): the same dataset on every
+    x86 CPU (about 2x slower on HalfCheetah). ``--no-portable`` gives MKL's kernels, whose last bits follow the
+    CPU's instruction set (the datasets of the models shipped before Nov 26 were built that way)."""
     backend: Literal["local", "ray"] = "local"
     """local: one dataset after another; ray: one Ray task per (task, quality), same seeds, same datasets."""
     workers: int = 2
@@ -63,14 +71,25 @@ def replay_snapshots(task: str) -> list[Path]:
 
 
 def sample_episodes(
-    task: TaskSpec, actor: BehaviorActor, size: int, seed: int, noise_scale: float, n_envs: int, bar: tqdm
+    task: TaskSpec,
+    actor: BehaviorActor,
+    size: int,
+    seed: int,
+    noise_scale: float,
+    n_envs: int,
+    bar: tqdm | None = None,
+    batches: int | None = None,
 ) -> list[Episode]:
-    """Episodes from ``actor`` with sampled actions until at least ``size`` transitions are recorded."""
+    """Episodes from ``actor`` with sampled actions until at least ``size`` transitions are recorded.
+
+    One batch = ``n_envs`` episodes played together, sharing one noise stream; ``batches`` stops after
+    that many (the first batches of a dataset are rebuilt alone this way, see ``core.data.fingerprint``).
+    """
     rng = np.random.default_rng(seed)
     episodes: list[Episode] = []
     n = 0
     next_seed = seed
-    while n < size:
+    while n < size and (batches is None or next_seed < seed + batches * n_envs):
         seeds = list(range(next_seed, next_seed + n_envs))
         next_seed += n_envs
         _, eps = run_episodes(
@@ -79,7 +98,7 @@ def sample_episodes(
             seeds,
             record=True,
             n_envs=n_envs,
-            on_episode=lambda _r, length: bar.update(length),
+            on_episode=None if bar is None else lambda _r, length: bar.update(length),
         )
         for ep in eps:
             if n >= size:
@@ -89,37 +108,64 @@ def sample_episodes(
     return episodes
 
 
-def collect(cfg: CollectConfig, quality: str) -> dict:
-    """Build one dataset; returns its summary (id, transitions, episodes, return range)."""
+def sources(cfg: CollectConfig, quality: str) -> list[tuple[Path | None, int, int]]:
+    """The behaviour actors of one dataset, in order: (snapshot path, or None for the uniform-random policy;
+    transitions; first reset seed)."""
     task = get_task(cfg.task)
     if quality not in QUALITIES:
         raise ValueError(f"unknown quality {quality!r}; valid: {', '.join(QUALITIES)}")
     size = cfg.size_for(quality)
     base = SEED_STRIDE * (cfg.seed + 1) + QUALITIES.index(quality) * SEED_STRIDE // 10
     if quality == "medium-expert":
-        sources = [
+        shares = [
             (behavior_path(task.name, "medium"), size // 2),
             (behavior_path(task.name, "expert"), size - size // 2),
         ]
     elif quality == "medium-replay":
         snaps = replay_snapshots(task.name)
-        sources = [(p, size // len(snaps)) for p in snaps]
+        shares = [(p, size // len(snaps)) for p in snaps]
+    elif quality == "control":
+        shares = control.plan(task.name, size)
     else:
-        sources = [(behavior_path(task.name, quality), size)]
+        shares = [(behavior_path(task.name, quality), size)]
+    return [(path, share, base + k * 10_000) for k, (path, share) in enumerate(shares)]
+
+
+def collect_episodes(
+    cfg: CollectConfig, quality: str, batches: int | None = None, horizon: int | None = None, bar: tqdm | None = None
+) -> list[Episode]:
+    """Every episode of one dataset in order; ``batches`` / ``horizon`` (steps) keep only the start of each
+    source's stream and of each episode (the steps before the horizon are the full collection's own)."""
+    task = get_task(cfg.task)
+    if horizon is not None:
+        task = replace(task, max_episode_steps=horizon)
     episodes: list[Episode] = []
-    with tqdm(total=size, desc=f"{task.name}/{quality}", unit="step") as bar:
-        for k, (path, share) in enumerate(sources):
-            actor = load_actor(path)
-            episodes += sample_episodes(task, actor, share, base + k * 10_000, cfg.noise_scale, cfg.n_envs, bar)
+    for path, share, seed in sources(cfg, quality):
+        actor = load_actor(path) if path is not None else control.UniformActor(task.make().action_space.shape[0])
+        actor.portable = cfg.portable
+        episodes += sample_episodes(task, actor, share, seed, cfg.noise_scale, cfg.n_envs, bar, batches)
+    return episodes
+
+
+def collect(cfg: CollectConfig, quality: str) -> dict:
+    """Build one dataset; returns its summary (id, transitions, episodes, return range)."""
+    task = get_task(cfg.task)
+    srcs = sources(cfg, quality)
+    with tqdm(total=cfg.size_for(quality), desc=f"{task.name}/{quality}", unit="step") as bar:
+        episodes = collect_episodes(cfg, quality, bar=bar)
     ds_id = dataset_id(task.name, quality)
     desc = json.dumps(
         {
-            "sources": [str(p.relative_to(checkpoints_root())) for p, _ in sources],
+            "sources": [control.RANDOM if p is None else str(p.relative_to(checkpoints_root())) for p, _, _ in srcs],
             "seed": cfg.seed,
             "noise_scale": cfg.noise_scale,
+            "n_envs": cfg.n_envs,
+            "size": cfg.size_for(quality),
+            "portable": cfg.portable,
         }
     )
-    write_dataset(ds_id, task, episodes, desc, algorithm=f"behaviour snapshots ({actor.spec.algo})")
+    algo = load_actor(next(p for p, _, _ in reversed(srcs) if p is not None)).spec.algo
+    write_dataset(ds_id, task, episodes, desc, algorithm=f"behaviour snapshots ({algo})")
     returns = np.array([ep.ret for ep in episodes])
     return {
         "id": ds_id,

@@ -13,7 +13,8 @@ from core.envs import TaskSpec
 from core.store.layout import use_local_datasets
 
 NAMESPACE = "qalign"
-QUALITIES = ("medium", "medium-replay", "expert", "medium-expert")
+QUALITIES = ("medium", "medium-replay", "expert", "medium-expert", "control")
+"""The paper's four (D4RL's names) and ``control``: random to expert, spread evenly in return (core.data.control)."""
 
 
 def dataset_id(task: str, quality: str) -> str:

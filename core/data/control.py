@@ -1,0 +1,58 @@
+"""The ``control`` dataset's plan: behaviour sources spanning the skill range from random to expert, with
+shares chosen so the data is spread evenly in return.
+
+A return-conditioned policy can only follow a request it has seen examples of. Our medium datasets come from one
+policy whose return spread is action noise; ``control`` (in the spirit of D4RL's full-replay) takes a
+uniform-random policy and every training snapshot of the behaviour run, places each in one of ``BINS``
+equal-width bins by its measured return (the snapshot's own evaluation, stored beside it), and gives every
+non-empty bin the same number of transitions, split equally among its sources. The plan depends only on
+committed files, so the dataset rebuilds exactly (``core.data.fingerprint``). Built by
+``python -m core.data.collect --task T --quality control``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from core.store.layout import levels_path, snapshot_paths
+
+BINS = 10
+RANDOM = "random"
+"""The source name of the uniform-random policy (it has no snapshot file)."""
+
+
+class UniformActor:
+    """The random policy: uniform actions in [-1, 1] from the collector's noise stream."""
+
+    def __init__(self, act_dim: int):
+        self.act_dim, self.portable = act_dim, True
+
+    def act(self, obs: np.ndarray, rng: np.random.Generator | None = None, noise_scale: float = 1.0) -> np.ndarray:
+        rng = rng if rng is not None else np.random.default_rng(0)
+        return rng.uniform(-1.0, 1.0, (len(obs), self.act_dim)).astype(np.float32)
+
+
+def source_returns(task: str) -> dict[str, float]:
+    """Measured mean return of the random policy and of every snapshot, by source name (path or ``random``)."""
+    snaps = snapshot_paths(task)
+    if not snaps:
+        raise FileNotFoundError(f"no behaviour snapshots for {task}; run python -m core.behavior.train --task {task}")
+    out = {RANDOM: float(json.loads(levels_path(task).read_text())["random"]["mean"])}
+    for p in snaps:
+        out[str(p)] = float(json.loads(p.with_suffix(".json").read_text())["stats"]["mean"])
+    return out
+
+
+def plan(task: str, size: int, bins: int = BINS) -> list[tuple[Path | None, int]]:
+    """(snapshot path, or None for the random policy; transitions) per source, in training order."""
+    returns = source_returns(task)
+    names, values = list(returns), np.array(list(returns.values()))
+    edges = np.linspace(values.min(), values.max(), bins + 1)
+    which = np.clip(np.digitize(values, edges[1:-1]), 0, bins - 1)
+    used = np.unique(which)
+    per_bin = size // len(used)
+    shares = [per_bin // int((which == which[i]).sum()) for i in range(len(names))]
+    return [(None if n == RANDOM else Path(n), s) for n, s in zip(names, shares)]
