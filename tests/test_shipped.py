@@ -48,3 +48,20 @@ def test_every_shipped_pair_has_its_sweep():
         assert {f"{task}/medium/sweep.json", f"{task}/medium-replay/sweep.json"} <= names
     for pair in ("hopper/medium", "halfcheetah/medium-replay"):
         assert {f"{pair}/sweep-s1.json", f"{pair}/sweep-s2.json"} <= names
+
+
+def test_every_shipped_models_data_can_be_rebuilt_or_is_marked_stale(monkeypatch):
+    """Each shipped model records a fingerprint of its training data and the collection code rebuilds its slice
+    bit for bit, or it is listed in checkpoints/stale.json (models trained before fingerprints existed)."""
+    from core.data.fingerprint import check_shipped
+
+    monkeypatch.setenv("QDT_CHECKPOINTS", str(SHIPPED))
+    stale = json.loads((SHIPPED / "stale.json").read_text())
+    paths = {str(p.relative_to(SHIPPED)): p for p in shipped_model_paths()}
+    assert set(stale) <= set(paths), "stale.json names models that are not shipped"
+    for name, path in paths.items():
+        meta = json.loads(path.with_suffix(".json").read_text())
+        if name in stale:
+            assert "data_fingerprint" not in meta, f"{name} has a fingerprint: check it instead of marking it stale"
+            continue
+        check_shipped(path.with_suffix(".json"))  # raises DataMismatch naming the model

@@ -73,7 +73,12 @@ def collect_config(data: OfflineData) -> tuple[CollectConfig, str] | None:
     if namespace != NAMESPACE:
         return None
     quality = version.rsplit("-v", 1)[0]
-    desc = json.loads(load_minari(data.dataset_id).storage.metadata["description"])
+    try:
+        desc = json.loads(load_minari(data.dataset_id).storage.metadata["description"])
+    except (json.JSONDecodeError, KeyError, TypeError):
+        return None  # written by other code (e.g. a test's hand-made dataset): no collection to replay
+    if not isinstance(desc, dict) or "sources" not in desc:
+        return None
     cfg = CollectConfig(task=data.task, **{k: v for k, v in desc.items() if k in DATA_FIELDS})
     return replace(cfg, size=cfg.size_for(quality)), quality
 

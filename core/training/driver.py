@@ -40,7 +40,7 @@ from core.training.distributed import (
     teardown,
 )
 from core.training.log import MetricLog, Progress
-from core.training.records import critic_record, model_meta, require_inputs
+from core.training.records import critic_meta, critic_record, model_meta, require_inputs
 from core.training.updates import ActorState, CriticState, QAlign, critic_update, dt_update
 
 STAGES = ("critic", "dt", "qalign")
@@ -131,9 +131,7 @@ def critic_stage(data: OfflineData, run: Run, cfg: TrainConfig, gen, dist: Dist)
     sampler = TransitionSampler(flat, gen)
 
     def ship(step: int, metrics: dict) -> Path:
-        meta = {"task": data.task, "dataset_id": data.dataset_id, "step": step, "metrics": metrics, "gamma": cfg.gamma,
-                "objective": "sarsa" if cfg.critic_expectile == 0.5 else f"expectile-sarsa {cfg.critic_expectile}",
-                "critic_steps": cfg.critic_steps, "holdout_every": cfg.critic_holdout_every}  # fmt: skip
+        meta = critic_meta(data, cfg, step, metrics)
         write = lambda ranks: ckpt.save_critic(run.critic_path, cs.critic, meta | ranks)  # noqa: E731
         finish(dist, "critic", (cs.critic, cs.target), write)
         return run.critic_path

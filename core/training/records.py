@@ -7,10 +7,27 @@ import json
 from dataclasses import asdict
 
 from core.data.dataset import OfflineData
+from core.data.fingerprint import data_fingerprint
 from core.envs import get_task
 from core.store import checkpoint as ckpt
 from core.store.layout import Run
 from core.training.config import TrainConfig
+
+
+def critic_meta(data: OfflineData, cfg: TrainConfig, step: int, metrics: dict) -> dict:
+    """What a pre-trained critic's JSON records: its objective, budget, held-out episodes and data."""
+    objective = "sarsa" if cfg.critic_expectile == 0.5 else f"expectile-sarsa {cfg.critic_expectile}"
+    return {
+        "task": data.task,
+        "dataset_id": data.dataset_id,
+        "step": step,
+        "metrics": metrics,
+        "gamma": cfg.gamma,
+        "objective": objective,
+        "critic_steps": cfg.critic_steps,
+        "holdout_every": cfg.critic_holdout_every,
+        "data_fingerprint": data_fingerprint(data),
+    }
 
 
 def model_meta(
@@ -35,6 +52,7 @@ def model_meta(
         "train_config": asdict(cfg),
         "metrics": metrics,
         "selection": "final EMA weights (fixed before training; no evaluation used)",
+        "data_fingerprint": data_fingerprint(data),
         "critic": critic,
     }
 
