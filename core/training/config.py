@@ -94,6 +94,19 @@ class TrainConfig:
 PRESETS: dict[str, TrainConfig] = {
     # Sized for 2 CPU cores: a task's critic + DT + Q-ALIGN DT in well under an hour.
     "cpu": TrainConfig(),
+    # Real runs on 2 CPU cores, 10x the `cpu` budget, sized from measured speeds (idle machine, 1 thread per job,
+    # two jobs side by side: critic ~40 steps/s, DT ~12, Q-ALIGN ~4): critic 100k steps (~45 min), DT 80k (~2 h),
+    # Q-ALIGN 20k after the shared 60k (~1.5 h). Every stage saves every 1,000 steps and resumes, so a run spans
+    # several sessions; run critic and dt side by side, then qalign.
+    "long": TrainConfig(
+        warmup_steps=2_000,
+        pretrain_steps=60_000,
+        align_steps=20_000,
+        critic_steps=100_000,
+        log_every=200,
+        save_every=1_000,
+        threads=1,
+    ),
     # The paper's network and batch; meant for a GPU.
     "paper": TrainConfig(
         dt=DTConfig(embed_dim=256, n_layers=4, n_heads=4),
