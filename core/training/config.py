@@ -94,10 +94,10 @@ class TrainConfig:
 PRESETS: dict[str, TrainConfig] = {
     # Sized for 2 CPU cores: a task's critic + DT + Q-ALIGN DT in well under an hour.
     "cpu": TrainConfig(),
-    # Real runs on 2 CPU cores, 10x the `cpu` budget, sized from measured speeds (idle machine, 1 thread per job,
-    # two jobs side by side: critic ~40 steps/s, DT ~12, Q-ALIGN ~4): critic 100k steps (~45 min), DT 80k (~2 h),
-    # Q-ALIGN 20k after the shared 60k (~1.5 h). Every stage saves every 1,000 steps and resumes, so a run spans
-    # several sessions; run critic and dt side by side, then qalign.
+    # Real runs on 2 CPU cores, 10x the `cpu` budget. Sized from the idle machine's measured speeds (2 threads:
+    # critic 50 steps/s, DT 15.7, Q-ALIGN 5.1; two 1-thread jobs side by side run at about 0.65x that each):
+    # critic 100k steps (~50 min), DT 80k (~2.2 h), Q-ALIGN 20k after the shared 60k (~1.7 h). Every stage saves
+    # every 1,000 steps and resumes, so a run spans several sessions; run critic and dt side by side, then qalign.
     "long": TrainConfig(
         warmup_steps=2_000,
         pretrain_steps=60_000,
