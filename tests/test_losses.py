@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from core.training.losses import alignment_loss, perturb_rtg, sarsa_targets, window_targets
+from core.training.losses import alignment_loss, perturb_rtg, polyak, sarsa_targets, window_targets
 
 
 def hand_critic(states, actions):
@@ -94,3 +94,16 @@ def test_expectile_critic_loss_weighs_under_and_over_estimates():
     q_low = torch.tensor([[1.0, 1.0], [1.0, 1.0]])  # both under-estimated
     assert critic_loss(q_low, target, expectile=0.9).item() == pytest.approx(2 * 2 * 0.9)
     assert critic_loss(-q_low + 4, target, expectile=0.9).item() == pytest.approx(2 * 2 * 0.1)
+
+
+def test_polyak_moves_every_parameter_by_the_reference_formula():
+    target, source = torch.nn.Linear(2, 3), torch.nn.Linear(2, 3)
+    with torch.no_grad():
+        for i, (t, s) in enumerate(zip(target.parameters(), source.parameters())):
+            t.copy_(torch.arange(t.numel(), dtype=torch.float32).view_as(t) - i)
+            s.copy_(torch.full_like(s, 10.0))
+    before = [t.detach().clone() for t in target.parameters()]
+    polyak(target, source, 0.25)
+    for t, t0 in zip(target.parameters(), before):
+        torch.testing.assert_close(t.detach(), 0.75 * t0 + 0.25 * 10.0, rtol=0, atol=1e-6)  # (1 - tau) t + tau s
+    torch.testing.assert_close(target.weight[0, 0].detach(), torch.tensor(2.5))  # 0.75 * 0 + 0.25 * 10

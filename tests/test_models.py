@@ -1,10 +1,11 @@
 import numpy as np
+import pytest
 import torch
 
 from core.data.dataset import OfflineData, trajectory_from_arrays
 from core.data.windows import FlatData, TransitionSampler, WindowSampler
-from core.models.critic import CriticConfig, TwinCritic
-from core.models.dt import DecisionTransformer, DTConfig
+from core.models.critic import CriticConfig, Mish, TwinCritic
+from core.models.dt import ALL, STATE_TOKENS, Block, CausalSelfAttention, DecisionTransformer, Dropout, DTConfig
 
 CFG = DTConfig(embed_dim=32, n_layers=2, n_heads=2, context_len=6, dropout=0.0)
 
@@ -51,6 +52,67 @@ def test_padding_does_not_leak_and_outputs_are_finite():
 def test_critic_shapes():
     critic = TwinCritic(CriticConfig(hidden=16), 4, 2)
     assert critic(torch.zeros(5, 7, 4), torch.zeros(5, 7, 2)).shape == (2, 5, 7)
+
+
+def test_critic_heads_equal_two_reference_mlps_and_both_learn():
+    """Each head is the METHOD.md MLP (Linear, LayerNorm, Mish) with its own weights; gradients reach both."""
+    torch.manual_seed(0)
+    cfg = CriticConfig(hidden=16, n_layers=2)
+    critic = TwinCritic(cfg, 4, 2)
+    with torch.no_grad():  # non-trivial LayerNorm affine, so a swapped or shared one would show
+        for p in critic.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    refs = []
+    for head in critic.q:
+        ref = torch.nn.Sequential(
+            torch.nn.Linear(6, 16), torch.nn.LayerNorm(16), torch.nn.Mish(),
+            torch.nn.Linear(16, 16), torch.nn.LayerNorm(16), torch.nn.Mish(),
+            torch.nn.Linear(16, 1),
+        )  # fmt: skip
+        ref.load_state_dict(head.state_dict())
+        refs.append(ref)
+    s, a = torch.randn(5, 7, 4), torch.rand(5, 7, 2) * 2 - 1
+    q = critic(s, a)
+    want = torch.stack([ref(torch.cat([s, a], -1)).squeeze(-1) for ref in refs])
+    torch.testing.assert_close(q, want, rtol=0, atol=1e-6)
+    weights = torch.tensor([1.0, -2.0])  # different per head, so a gradient routed to the wrong head would show
+    (q * weights[:, None, None]).sum().backward()
+    (want * weights[:, None, None]).sum().backward()
+    for head, ref in zip(critic.q, refs):
+        for p, p_ref in zip(head.parameters(), ref.parameters()):
+            assert p.grad.abs().sum() > 0
+            torch.testing.assert_close(p.grad, p_ref.grad, rtol=1e-5, atol=1e-5)
+
+
+def test_fast_mish_equals_aten_mish_including_extremes():
+    x = torch.cat([torch.linspace(-60, 60, 20001), torch.tensor([-1e30, -1e4, 0.0, 19.99, 20.0, 20.01, 1e4, 1e30])])
+    x.requires_grad_(True)
+    want = torch.nn.functional.mish(x)
+    (grad_want,) = torch.autograd.grad(want.sum(), x)
+    got = Mish()(x)
+    (grad,) = torch.autograd.grad(got.sum(), x)
+    torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(grad, grad_want, rtol=1e-6, atol=2e-6)
+    with torch.no_grad():  # the forward-only path (target networks) computes the same
+        torch.testing.assert_close(Mish()(x), want, rtol=1e-6, atol=1e-6)
+
+
+def test_cpu_attention_equals_sdpa_and_last_block_keeps_state_tokens():
+    """The written-out CPU attention is SDPA's math; the last block computing only the state tokens gives those
+    tokens exactly what the full block gives them."""
+    torch.manual_seed(0)
+    cfg = DTConfig(embed_dim=32, n_heads=2, dropout=0.0)
+    x = torch.randn(3, 12, 32)
+    allowed = torch.tril(torch.ones(12, 12, dtype=torch.bool)).repeat(3, 1, 1)
+    allowed[0, :, :4] = False  # left padding in the first row, every token still sees itself
+    allowed |= torch.eye(12, dtype=torch.bool)
+    bias = torch.zeros(allowed.shape).masked_fill_(~allowed, float("-inf")).unsqueeze(1)
+    attn = CausalSelfAttention(cfg).eval()
+    q, k, v = attn.qkv(x).view(3, 12, 3, 2, 16).permute(2, 0, 3, 1, 4)
+    y = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=allowed.unsqueeze(1))
+    torch.testing.assert_close(attn(x, bias), attn.proj(y.transpose(1, 2).reshape(3, 12, 32)), rtol=0, atol=1e-6)
+    block = Block(cfg).eval()
+    torch.testing.assert_close(block(x, bias, STATE_TOKENS), block(x, bias, ALL)[:, STATE_TOKENS], rtol=0, atol=1e-6)
 
 
 def synthetic_data(lengths=(3, 7, 12), obs_dim=2, terminated=(True, False, True)) -> OfflineData:
@@ -113,3 +175,19 @@ def test_transitions_skip_truncated_last_step_and_mask_terminals():
     assert terminal_rows.any() and torch.all(b.rewards[terminal_rows] == 2.0)  # last reward of episode 0
     nonterminal = ~terminal_rows
     torch.testing.assert_close(b.next_states[nonterminal], b.states[nonterminal] + 2.0)
+
+
+def test_dropout_is_bernoulli_scaled_and_follows_torch_seed():
+    drop = Dropout(0.1)
+    x = torch.ones(200, 500, requires_grad=True)
+    torch.manual_seed(3)
+    y = drop(x)
+    kept = y != 0
+    assert y.unique().tolist() == [0.0, pytest.approx(1 / 0.9)]
+    assert abs(kept.float().mean().item() - 0.9) < 0.005  # 100k draws: 0.005 is over 5 standard deviations
+    y.sum().backward()
+    torch.testing.assert_close(x.grad, y.detach())  # the gradient is the same scaled mask
+    torch.manual_seed(3)
+    torch.testing.assert_close(drop(x), y)  # torch's seed fixes the mask (seeded runs and resumes repeat)
+    assert not torch.equal(drop(x), y)  # and each call draws a new one
+    assert torch.equal(drop.eval()(x), x)

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+ALL = slice(None)
+STATE_TOKENS = slice(1, None, 3)
+"""s_1, s_2, ... in the interleaved sequence (R_1, s_1, a_1, R_2, ...): the tokens actions are read from."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,23 @@ class DTConfig:
     """Size of the timestep embedding table (episode limit)."""
 
 
+class Dropout(nn.Dropout):
+    """``nn.Dropout`` whose mask comes from numpy's PCG64 on CPU. ATen draws one mt19937 number per element through
+    ``bernoulli_``, and dropout was a third of a DT forward; with PCG64 the whole dropout measured 3x faster. The
+    PCG64 seed is drawn from torch's generator on each call, so ``torch.manual_seed`` or a restored RNG state repeats
+    the masks (seeded runs and resumes stay reproducible). Each mask is exact Bernoulli(1 - p) (24-bit uniforms, as
+    ``torch.rand``), scaled by 1 / (1 - p) as ATen's; only the random stream differs from ``nn.Dropout``'s. Other
+    devices use ``nn.Dropout``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or not 0.0 < self.p < 1.0 or x.device.type != "cpu":
+            return super().forward(x)
+        seed = int(torch.randint(2**62, ()))
+        u = np.random.Generator(np.random.PCG64(seed)).random(x.numel(), dtype=np.float32)
+        keep = torch.from_numpy(u).view(x.shape).ge_(self.p).to(x.dtype).mul_(1.0 / (1.0 - self.p))
+        return x * keep
+
+
 class CausalSelfAttention(nn.Module):
     def __init__(self, cfg: DTConfig):
         super().__init__()
@@ -39,16 +61,30 @@ class CausalSelfAttention(nn.Module):
         self.n_heads, self.dropout = cfg.n_heads, cfg.dropout
         self.qkv = nn.Linear(cfg.embed_dim, 3 * cfg.embed_dim)
         self.proj = nn.Linear(cfg.embed_dim, cfg.embed_dim)
-        self.resid_drop = nn.Dropout(cfg.dropout)
+        self.attn_drop = Dropout(cfg.dropout)
+        self.resid_drop = Dropout(cfg.dropout)
 
-    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor) -> torch.Tensor:
-        """x (B, L, C), attn_mask (B, 1, L, L) bool (True = may attend) -> (B, L, C)."""
+    def forward(self, x: torch.Tensor, attn_bias: torch.Tensor, out: slice = ALL) -> torch.Tensor:
+        """x (B, L, C), attn_bias (B, 1, L', L) additive (0 or -inf), queries x[:, out] -> (B, L', C)."""
         B, L, C = x.shape
-        q, k, v = self.qkv(x).view(B, L, 3, self.n_heads, C // self.n_heads).permute(2, 0, 3, 1, 4)  # (B, H, L, D)
-        y = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=attn_mask, dropout_p=self.dropout if self.training else 0.0
-        )
-        return self.resid_drop(self.proj(y.transpose(1, 2).reshape(B, L, C)))
+        H, D = self.n_heads, C // self.n_heads
+        if out == ALL:
+            q, k, v = self.qkv(x).split(C, dim=-1)
+        else:  # keys and values from every token, queries only from the tokens asked for
+            w, b = self.qkv.weight, self.qkv.bias
+            q = F.linear(x[:, out], w[:C], b[:C])
+            k, v = F.linear(x, w[C:], b[C:]).split(C, dim=-1)
+        q, k, v = (t.reshape(B, -1, H, D).transpose(1, 2) for t in (q, k, v))  # (B, H, L or L', D)
+        if x.device.type == "cpu":
+            # SDPA's fused CPU kernel takes no dropout, so training falls back to its generic path; written out
+            # here (mask added once, no fully-masked-row checks) it measured 1.4x faster, and faster in eval too.
+            att = (q @ k.transpose(-2, -1)).mul_(D**-0.5).add_(attn_bias).softmax(dim=-1)  # (B, H, L', L)
+            y = self.attn_drop(att) @ v
+        else:
+            y = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=attn_bias.to(q.dtype), dropout_p=self.dropout if self.training else 0.0
+            )
+        return self.resid_drop(self.proj(y.transpose(1, 2).reshape(B, -1, C)))
 
 
 class Block(nn.Module):
@@ -62,11 +98,12 @@ class Block(nn.Module):
             nn.Linear(cfg.embed_dim, 4 * cfg.embed_dim),
             nn.GELU(),
             nn.Linear(4 * cfg.embed_dim, cfg.embed_dim),
-            nn.Dropout(cfg.dropout),
+            Dropout(cfg.dropout),
         )
 
-    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.ln1(x), attn_mask)
+    def forward(self, x: torch.Tensor, attn_bias: torch.Tensor, out: slice = ALL) -> torch.Tensor:
+        """x (B, L, C) -> (B, L', C): the block's output at tokens x[:, out] only (attention and MLP are per token)."""
+        x = x[:, out] + self.attn(self.ln1(x), attn_bias[:, :, out], out)
         return x + self.mlp(self.ln2(x))
 
 
@@ -84,7 +121,7 @@ class DecisionTransformer(nn.Module):
         )
         self.embed_time = nn.Embedding(cfg.max_timestep, C)
         self.embed_ln = nn.LayerNorm(C)
-        self.drop = nn.Dropout(cfg.dropout)
+        self.drop = Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
         self.ln_f = nn.LayerNorm(C)
         self.action_head = nn.Linear(C, act_dim)
@@ -114,8 +151,10 @@ class DecisionTransformer(nn.Module):
         key_ok = mask.repeat_interleave(3, dim=1)  # (B, 3T)
         # Causal and not padding; every token may see itself so padded rows never become all -inf (NaN).
         eye = torch.eye(3 * T, dtype=torch.bool, device=rtg.device)
-        attn_mask = ((self.causal[: 3 * T, : 3 * T] & key_ok[:, None, :]) | eye).unsqueeze(1)  # (B, 1, 3T, 3T)
-        for block in self.blocks:
-            x = block(x, attn_mask)
-        h = self.ln_f(x).reshape(B, T, 3, -1)[:, :, 1]  # hidden state of each s_t token, (B, T, C)
-        return torch.tanh(self.action_head(h))
+        allowed = (self.causal[: 3 * T, : 3 * T] & key_ok[:, None, :]) | eye  # (B, 3T, 3T)
+        attn_bias = torch.zeros(allowed.shape, device=rtg.device).masked_fill_(~allowed, float("-inf")).unsqueeze(1)
+        # Only the state tokens' final hidden states are read, so the last block computes those alone (a third
+        # of its attention rows and MLP): the same outputs, ~15% less work per step at 3 layers.
+        for i, block in enumerate(self.blocks):
+            x = block(x, attn_bias, STATE_TOKENS if i == len(self.blocks) - 1 else ALL)
+        return torch.tanh(self.action_head(self.ln_f(x)))  # from each s_t token, (B, T, act_dim)

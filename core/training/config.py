@@ -76,8 +76,9 @@ class TrainConfig:
     """One delta per sequence (paper default) or one per step."""
     bf16: bool = False
     """bf16 autocast for the actor forward (CPU AVX512-BF16 / GPU)."""
-    threads: int = 2
-    """torch CPU threads."""
+    threads: int = 1
+    """torch CPU threads. 1: with OpenMP's default spin-waiting, a 2-thread job ran 25-50x slower as soon as
+    anything else used the cores (benchmarks/train_speed.py, Nov 26); two 1-thread jobs side by side use both."""
     log_every: int = 50
     """Steps between metric records."""
     save_every: int = 500

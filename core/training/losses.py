@@ -101,6 +101,6 @@ def critic_loss(
 
 @torch.no_grad()
 def polyak(target: torch.nn.Module, source: torch.nn.Module, rate: float) -> None:
-    """target <- (1 - rate) * target + rate * source (also the EMA actor, with rate = 1 - decay)."""
-    for t, s in zip(target.parameters(), source.parameters()):
-        t.lerp_(s, rate)
+    """target <- (1 - rate) * target + rate * source (also the EMA actor, with rate = 1 - decay), one call over
+    all parameters."""
+    torch._foreach_lerp_(list(target.parameters()), list(source.parameters()), rate)
