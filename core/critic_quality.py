@@ -14,6 +14,10 @@ the critic stage never trains on them), writes the scores into the critic's JSON
   same sampled noise on both branches (common random numbers). ``ranking_agreement`` = how often Q orders
   (a1, a2) as those rollouts' discounted returns do. Neither action is the data's own, so a critic cannot score
   by merely preferring in-distribution actions; the perturbation is of the size the actor's actions move.
+- **Truth consistency** (reported, not gated): the same pairs rolled out again with other noise; how often the
+  two rollouts order the pair alike. From it, ``ranking_ceiling``: what a perfect critic would reach on
+  ``ranking_agreement`` against one noisy rollout (measured: 0.72 on Hopper-medium, 0.80 on medium-replay,
+  so the 0.6 threshold sits between chance and what is reachable).
 - **Sensitivity**: at the same states, the spread of Q over 16 uniform random actions divided by the twin heads'
   disagreement there (median over states): how much the action moves Q compared with Q's own noise.
 
@@ -187,6 +191,13 @@ def branch_returns(
     return ret
 
 
+def ranking_ceiling(consistency: float) -> float:
+    """Expected agreement of a perfect critic (one that knows each pair's expected order) with one noisy rollout:
+    if a rollout gets the order right with probability p, two rollouts agree with c = p^2 + (1 - p)^2, so
+    p = (1 + sqrt(2c - 1)) / 2."""
+    return float((1.0 + np.sqrt(max(2.0 * consistency - 1.0, 0.0))) / 2.0)
+
+
 def sensitivity(critic: TwinCritic, data: OfflineData, obs: np.ndarray, seed: int) -> float:
     """Median over states of std_a(min Q(s, a)) / mean_a |Q_1(s, a) - Q_2(s, a)| for random actions a."""
     rng = np.random.default_rng([seed, 1])
@@ -221,8 +232,15 @@ def action_ranking(
     dq = q[:n] - q[n:]
     decided = np.abs(dg) > 1e-6
     agree = float(np.mean(np.sign(dq[decided]) == np.sign(dg[decided])))
+    # The truth's own reliability: the same pairs again with other rollout noise. If the two rollouts' orders
+    # agree little more than chance, no critic could score well and the gate would measure noise.
+    g2 = branch_returns(task, *both, actor, cfg.horizon, gamma, cfg.score_seed + 1)
+    dg2 = g2[:n] - g2[n:]
+    both_decided = decided & (np.abs(dg2) > 1e-6)
+    consistency = float(np.mean(np.sign(dg[both_decided]) == np.sign(dg2[both_decided])))
     scores = {"ranking_agreement": agree, "ranking_pairs": int(decided.sum()), "replay_match": replay_match,
-              "rollout_gap_mean": float(np.abs(dg).mean())}  # fmt: skip
+              "rollout_gap_mean": float(np.abs(dg).mean()), "truth_consistency": consistency,
+              "ranking_ceiling": ranking_ceiling(consistency)}  # fmt: skip
     return scores, obs
 
 

@@ -94,3 +94,11 @@ def test_qalign_refuses_a_critic_below_the_gate_unless_overridden(with_behaviour
     update_critic_meta(run.critic_path, {"quality": passing})
     res = run_stage("qalign", "hopper", "medium", replace(cfg, align_steps=2), resume=False)
     assert json.loads(res.checkpoint.with_suffix(".json").read_text())["critic"]["gate"] == "passed"
+
+
+def test_ranking_ceiling_from_truth_consistency():
+    from core.critic_quality import ranking_ceiling
+
+    assert ranking_ceiling(1.0) == 1.0 and ranking_ceiling(0.5) == 0.5 and ranking_ceiling(0.3) == 0.5
+    p = 0.8  # a rollout right 80% of the time: two agree 0.68 of the time
+    assert ranking_ceiling(p**2 + (1 - p) ** 2) == pytest.approx(p)
