@@ -8,7 +8,7 @@ from pathlib import Path
 import gradio as gr
 
 from app import catalog, text
-from app.episode import checked_number
+from app.validate import number, one_of
 from core.evaluation import default_targets, evaluate
 from core.plots import alignment_figure
 
@@ -44,12 +44,12 @@ def show_precomputed(task: str, dataset: str):
 def quick_sweep(task: str, dataset: str, n_targets, episodes, progress=gr.Progress()):  # noqa: B008  (the Gradio idiom)
     """Sweep both models live with the evaluation library; returns the figure, the metrics table and the
     library's own CSV + JSON files (the format ``python -m core.evaluate`` writes)."""
-    n_targets = int(checked_number(n_targets, "Targets", 2, MAX_TARGETS, 6))
-    episodes = int(checked_number(episodes, "Episodes per target", 1, MAX_EPISODES, 2))
-    task = catalog.task_name(task)
-    kinds = catalog.available().get(task, {}).get(dataset, [])
-    if not kinds:
-        raise gr.Error(f"no checkpoints for {task}/{dataset}")
+    n_targets = int(number(n_targets, "Requested returns", 2, MAX_TARGETS, whole=True))
+    episodes = int(number(episodes, "Episodes per target", 1, MAX_EPISODES, whole=True))
+    models = catalog.available()
+    task = one_of(catalog.task_name(task) if isinstance(task, str) else task, "Task", sorted(models))
+    dataset = one_of(dataset, "Training dataset", sorted(models[task]))
+    kinds = models[task][dataset]
     policies = {k: catalog.policy(task, dataset, k) for k in kinds}
     stats = catalog.return_stats(task, dataset)
     targets = default_targets(stats, n_targets, HIGH_FACTOR)
@@ -95,6 +95,7 @@ def build_alignment_tab(models: dict[str, dict[str, list[str]]]) -> None:
             [task, dataset, n_targets, episodes],
             [plot, table, files],
             api_name="quick_sweep",
+            preprocess=False,  # app.validate names a bad field instead of a generic preprocessing error
             concurrency_limit=1,
             concurrency_id="sweeps",
         )

@@ -1,70 +1,64 @@
-"""Episode handlers shared by the return and velocity tabs: run live, retarget, stop, export video.
+"""Episode handlers shared by the return and velocity tabs: start an episode in the live engine, retarget
+it, stop it, and export it as MP4 afterwards.
 
-Plain functions over ``core``; the tabs wire them to components. Per-user state lives in a
-``LiveSession`` kept in ``gr.State``, never in module globals.
+Handlers only check input, enqueue into the engine and read what it publishes; the page draws the robots
+from the engine's stream (app/live_routes.py). Per-user state lives in a ``LiveSession`` kept in ``gr.State``.
 """
 
 from __future__ import annotations
 
-import math
+import json
+import logging
+import os
 import tempfile
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 import plotly.graph_objects as go
 
 from app import catalog
+from app.validate import number, one_of
+from core.engine import EngineBusy, Episode, EpisodeRequest, LiveEngine
 from core.envs import get_task
-from core.live import EpisodeTrace, LiveControl, in_own_thread, live_rollout
+from core.live import EpisodeTrace
 from core.plots import COLORS
-from core.video import frame_skip, recorded
+from core.video import write_episode
 
-FRAME_SIZE = 320  # px per model; software rendering measured ~2x faster than 480
-PLOT_EVERY = 10  # refresh the plot every 10 frames
+FRAME_SIZE = 320  # px per model in the MP4; software rendering measured ~2x faster than 480
 MAX_SPEED = 15.0
+PACES = {"real time": 1.0, "2x": 2.0, "4x": 4.0}
+HEARTBEAT_S = 1.0  # a running episode's handler wakes this often, so Gradio can cancel it if the viewer left
+MAX_SEED = 2**31 - 1
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class LiveSession:
-    """One user's live episode: its control knobs, traces and the recorded video."""
+    """One viewer's latest episode in the live engine, the range its target may move in, and its MP4."""
 
-    control: LiveControl = field(default_factory=LiveControl)
-    trace: EpisodeTrace = field(default_factory=EpisodeTrace)
+    episode: Episode | None = None
+    target_name: str = "Target"
+    target_hi: float = float("inf")
     video: str | None = None
-    summary: dict = field(default_factory=dict)
+    """The exported MP4 of ``episode``, once made."""
 
 
 def model_kinds(choice: str) -> list[str]:
+    """Model kinds for a choice, in the page's left-to-right order."""
+    options = [*catalog.MODEL_NAMES.values(), catalog.CHOICE_BOTH]
+    choice = one_of(choice, "Model", options)
     if choice == catalog.CHOICE_BOTH:
         return ["dt", "qalign"]
-    by_name = {v: k for k, v in catalog.MODEL_NAMES.items()}
-    if choice not in by_name:
-        raise gr.Error(f"unknown model {choice!r}; choose one of {list(by_name) + [catalog.CHOICE_BOTH]}")
-    return [by_name[choice]]
+    return [k for k, name in catalog.MODEL_NAMES.items() if name == choice]
 
 
-def load_policies(task: str, dataset: str, choice: str) -> dict:
-    try:
-        return {k: catalog.policy(task, dataset, k) for k in model_kinds(choice)}
-    except (FileNotFoundError, ValueError) as err:
-        raise gr.Error(str(err)) from err
-
-
-def checked_number(value, name: str, lo: float, hi: float, default: float) -> float:
-    """Clamp to [lo, hi]; empty or non-finite -> default. Any change is shown as a warning."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        v = float("nan")
-    if not math.isfinite(v):
-        gr.Warning(f"{name} was empty or not a number; using {default:g}")
-        return default
-    if v < lo or v > hi:
-        c = min(max(v, lo), hi)
-        gr.Warning(f"{name} {v:g} is outside [{lo:g}, {hi:g}]; clamped to {c:g}")
-        return c
-    return v
+def target_range(task: str, dataset: str, mode: str) -> tuple[str, float]:
+    """The target's field name and its maximum: twice the data's best return, or MAX_SPEED m/s."""
+    if mode == "velocity":
+        return "Target speed", MAX_SPEED
+    return "Requested return", float(round(2 * catalog.return_stats(task, dataset)["max"]))
 
 
 def trace_figure(trace: dict, mode: str, target_label: str) -> go.Figure:
@@ -74,14 +68,7 @@ def trace_figure(trace: dict, mode: str, target_label: str) -> go.Figure:
     fig.add_trace(go.Scatter(x=x, y=trace.get("target", []), name=target_label, line={"color": "black", "dash": "dot"}))
     for kind, name in catalog.MODEL_NAMES.items():
         if f"{kind}:{key}" in trace:
-            fig.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=trace[f"{kind}:{key}"],
-                    name=name,
-                    line={"color": COLORS[kind]},
-                )
-            )
+            fig.add_trace(go.Scatter(x=x, y=trace[f"{kind}:{key}"], name=name, line={"color": COLORS[kind]}))
     fig.update_layout(
         xaxis_title="step",
         yaxis_title=unit,
@@ -115,50 +102,119 @@ def summary_markdown(task: str, mode: str, target: float, stats: dict) -> str:
     return head + "\n" + "\n".join(rows)
 
 
-def run_episode(task: str, dataset: str, choice: str, target, seed, mode: str, session: LiveSession | None):
-    """Generator: (frame, plot, summary, video, session) while the episode runs; the video path comes last."""
-    session = session if isinstance(session, LiveSession) else LiveSession()
-    task = catalog.task_name(task)
-    policies = load_policies(task, dataset, choice)
-    spec = get_task(task)
-    stats = catalog.return_stats(task, dataset)
-    if mode == "return":
-        hi = 2.0 * stats["max"]
-        target = checked_number(target, "Requested return", 0.0, hi, stats["p50"])
-    else:
-        target = checked_number(target, "Target speed", 0.0, MAX_SPEED, 1.0)
-    seed = int(checked_number(seed, "Seed", 0, 2**31 - 1, 0))
-    session.control = LiveControl(mode=mode, target=target)
-    session.trace = EpisodeTrace()
-    session.video, session.summary = None, {}
-    video_path = Path(tempfile.mkdtemp(prefix="qdt-")) / f"{task}-{mode}.mp4"
-    steps = in_own_thread(
-        lambda: live_rollout(policies, spec, session.control, seed, size=FRAME_SIZE, frame_skip=frame_skip(spec)),
-        session.control,
+def view_value(ep: Episode) -> str:
+    """What the page's live view receives to open an episode's stream (a path relative to the page)."""
+    return json.dumps({"id": ep.id, "stream": f"live/stream/{ep.id}"})
+
+
+def request_for(task, dataset, choice, target, seed, pace, mode: str) -> tuple[EpisodeRequest, str, float]:
+    """A checked request, the target's field name and its maximum; a gr.Error names any bad field."""
+    models = catalog.available()
+    task = one_of(catalog.task_name(task) if isinstance(task, str) else task, "Task", sorted(models))
+    dataset = one_of(dataset, "Training dataset", sorted(models[task]))
+    kinds = model_kinds(choice)
+    missing = [catalog.MODEL_NAMES[k] for k in kinds if k not in models[task][dataset]]
+    if missing:
+        raise gr.Error(f"no {', '.join(missing)} checkpoint for {task}/{dataset}")
+    name, hi = target_range(task, dataset, mode)
+    request = EpisodeRequest(
+        task=task,
+        models={k: str(catalog.model_path(task, dataset, k)) for k in kinds},
+        mode=mode,
+        target=number(target, name, 0.0, hi),
+        seed=int(number(seed, "Episode seed", 0, MAX_SEED, whole=True)),
+        pace=PACES[one_of(pace, "Pace", list(PACES))],
     )
-    n_frames, step = 0, None
-    for step in recorded(steps, video_path, spec, mode, session.trace):
-        if step.frame is None:
-            continue
-        n_frames += 1
-        plot = trace_figure(session.trace.to_dict(), mode, "requested") if n_frames % PLOT_EVERY == 1 else gr.skip()
-        yield step.frame, plot, gr.skip(), gr.skip(), session
-    if step is None:
-        raise gr.Error("the episode produced no steps")
-    final = session.trace.summary()
-    session.video, session.summary = str(video_path), {"task": task, "mode": mode, "target": step.target, **final}
-    summary = summary_markdown(task, mode, step.target, final)
-    yield step.frame, trace_figure(session.trace.to_dict(), mode, "requested"), summary, session.video, session
+    return request, name, hi
 
 
-def set_target(value, session: LiveSession | None) -> None:
-    """Move the target of the running episode (re-anchors its RTG)."""
-    if isinstance(session, LiveSession):
-        lo, hi = (0.0, MAX_SPEED) if session.control.mode == "velocity" else (0.0, float("inf"))
-        session.control.set_target(checked_number(value, "Target", lo, hi, session.control.target))
+def run_episode(engine: LiveEngine, task, dataset, choice, target, seed, pace, mode: str, session):
+    """Generator: (view, plot, summary, session). Starts the episode and hands the page its stream at once;
+    when the episode ends, the trace plot and the summary."""
+    session = session if isinstance(session, LiveSession) else LiveSession()
+    request, name, hi = request_for(task, dataset, choice, target, seed, pace, mode)
+    if session.episode is not None:
+        engine.stop(session.episode.id)  # one episode per viewer: a new run replaces the old one
+    try:
+        ep = engine.start().submit(request)
+    except EngineBusy as err:
+        raise gr.Error(str(err)) from None
+    except (ValueError, FileNotFoundError) as err:
+        raise gr.Error(str(err)) from None
+    except Exception as err:
+        log.exception("could not start an episode")
+        raise gr.Error(f"could not start the episode: {err}") from None
+    session.episode, session.target_name, session.target_hi, session.video = ep, name, hi, None
+    yield view_value(ep), gr.skip(), "Running...", session
+    try:
+        while not ep.ended.wait(HEARTBEAT_S):
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+    finally:
+        if not ep.ended.is_set():  # the viewer left or cancelled: free the engine
+            engine.stop(ep.id)
+    if ep.status == "error":
+        raise gr.Error(f"the episode failed: {ep.message}")
+    trace = EpisodeTrace.of(ep.records)
+    final_target = ep.records[-1].target
+    summary = summary_markdown(request.task, mode, final_target, trace.summary())
+    if ep.status == "stopped":
+        summary = f"Stopped at step {ep.records[-1].t}.\n\n" + summary
+    yield (
+        view_value(ep),
+        trace_figure(trace.to_dict(), mode, "requested"),
+        summary,
+        session,
+    )  # same id: the page keeps it
 
 
-def stop(session: LiveSession | None) -> str:
-    if isinstance(session, LiveSession):
-        session.control.stop = True
+def set_target(engine: LiveEngine, value, session) -> None:
+    """Move the target of the viewer's running episode; it acts on the episode's next step."""
+    session = session if isinstance(session, LiveSession) else LiveSession()
+    value = number(value, session.target_name, 0.0, session.target_hi)
+    if session.episode is not None:
+        engine.retarget(session.episode.id, value)
+
+
+def stop(engine: LiveEngine, session) -> str:
+    if isinstance(session, LiveSession) and session.episode is not None:
+        engine.stop(session.episode.id)
     return "Stopped."
+
+
+def export_video(session, progress=gr.Progress()):  # noqa: B008  (the Gradio idiom)
+    """The viewer's last episode as an MP4, rendered by MuJoCo on the server from the recorded states."""
+    ep = session.episode if isinstance(session, LiveSession) else None
+    if ep is None:
+        raise gr.Error("Run an episode first: the MP4 replays the last episode.")
+    if not ep.ended.is_set():
+        raise gr.Error("The episode is still running: wait for it to end (or press Stop), then export.")
+    if session.video and Path(session.video).exists():
+        return session.video
+    path = Path(tempfile.mkdtemp(prefix="qdt-")) / f"{ep.task.name}-{ep.request.mode}.mp4"
+    _render_politely(lambda tell: write_episode(ep, path, FRAME_SIZE, tell), progress)
+    session.video = str(path)
+    return session.video
+
+
+def _render_politely(work, progress) -> None:
+    """Run ``work(tell)`` on a thread of lower priority (nice 10 on Linux), so rendering an MP4 takes the
+    cores only when live episodes leave them idle; reports its progress through ``progress``."""
+    done, error = [0, 1], []
+
+    def run() -> None:
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        except (AttributeError, OSError):
+            pass  # not Linux, or not allowed: render at normal priority
+        try:
+            work(lambda i, n: done.__setitem__(slice(None), [i, n]))
+        except BaseException as err:  # noqa: BLE001  (re-raised in the handler's thread)
+            error.append(err)
+
+    thread = threading.Thread(target=run, name="mp4-export", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.25)
+        progress(done[0] / done[1], desc=f"rendering frame {done[0]}/{done[1]}")
+    if error:
+        raise error[0]

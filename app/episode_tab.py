@@ -5,13 +5,36 @@ from __future__ import annotations
 import gradio as gr
 
 from app import catalog, episode, text
+from core.engine import LiveEngine
+
+# The live view: the page draws it (app/static/live_view.js); the component's value is the episode to open.
+VIEW_TEMPLATE = """
+<div class="qdt-live" data-view="{mode}">
+  <canvas class="qdt-scene" aria-label="live view"></canvas>
+  <canvas class="qdt-trace" aria-label="trace"></canvas>
+</div>
+"""
+VIEW_CSS = """
+.qdt-live { width: 100%; }
+.qdt-live canvas { display: block; width: 100%; }
+.qdt-live .qdt-scene { height: 380px; background: #eef3f8; }
+.qdt-live .qdt-trace { height: 180px; margin-top: 6px; background: #ffffff; }
+"""
+VIEW_LOADER = """
+import(new URL("live/static/live_view.js", document.baseURI)).then((m) => {
+  const root = element.querySelector(".qdt-live");
+  const view = m.mount(root, root.dataset.view);
+  watch("value", () => view.open(props.value));
+  if (props.value) view.open(props.value);
+});
+"""
 
 
 def _first(options: list[str], prefer: str) -> str | None:
     return prefer if prefer in options else (options[0] if options else None)
 
 
-def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]]) -> None:
+def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]], engine: LiveEngine) -> None:
     """One tab; ``mode`` is ``return`` or ``velocity``. ``models`` = catalog.available()."""
     tasks = sorted(models)
     task0 = _first(tasks, "halfcheetah" if mode == "velocity" else "hopper")
@@ -22,12 +45,20 @@ def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]]) -> Non
     with gr.Tab(name):
         session = gr.State(episode.LiveSession())
         with gr.Row():
-            with gr.Column(scale=1, min_width=280):
+            with gr.Column(scale=1, min_width=240):
                 task = gr.Dropdown(tasks, value=task0, label="Task")
                 dataset = gr.Dropdown(datasets, value=ds0, label="Training dataset")
+            with gr.Column(scale=1, min_width=240):
                 choice = gr.Radio(
-                    [*catalog.MODEL_NAMES.values(), catalog.CHOICE_BOTH], value=catalog.CHOICE_BOTH, label="Model"
+                    [*catalog.MODEL_NAMES.values(), catalog.CHOICE_BOTH],
+                    value=catalog.CHOICE_BOTH,
+                    label="Model",
+                    elem_id=f"model-{mode}",
                 )
+                pace = gr.Radio(
+                    list(episode.PACES), value="real time", label="Pace", info=text.PACE_HELP, elem_id=f"pace-{mode}"
+                )
+            with gr.Column(scale=2, min_width=320):
                 if mode == "return":
                     target = gr.Slider(
                         0,
@@ -36,25 +67,36 @@ def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]]) -> Non
                         step=10,
                         label="Requested return",
                         info=text.RETURN_HELP,
+                        elem_id=f"target-{mode}",
                     )
                 else:
                     target = gr.Slider(
-                        0, episode.MAX_SPEED, value=1.5, step=0.1, label="Target speed (m/s)", info=text.VELOCITY_HELP
+                        0,
+                        episode.MAX_SPEED,
+                        value=1.5,
+                        step=0.1,
+                        label="Target speed (m/s)",
+                        info=text.VELOCITY_HELP,
+                        elem_id=f"target-{mode}",
                     )
                 seed = gr.Number(value=0, precision=0, label="Episode seed (same start for both models)")
                 with gr.Row():
-                    run = gr.Button("Run episode", variant="primary")
-                    stop = gr.Button("Stop", variant="stop")
-            with gr.Column(scale=2):
-                frame = gr.Image(
-                    label="Live view (side by side: left Decision Transformer, right Q-ALIGN DT)",
-                    type="numpy",
-                    height=340,
-                    interactive=False,
-                )
-                plot = gr.Plot(label="Return so far vs requested" if mode == "return" else "Speed vs target")
-                summary = gr.Markdown()
-                video = gr.File(label="Episode video (MP4, requested and achieved numbers overlaid)", interactive=False)
+                    run = gr.Button("Run episode", variant="primary", elem_id=f"run-{mode}")
+                    stop = gr.Button("Stop", variant="stop", elem_id=f"stop-{mode}")
+        view = gr.HTML(
+            "",
+            html_template=VIEW_TEMPLATE.replace("{mode}", mode),
+            css_template=VIEW_CSS,
+            js_on_load=VIEW_LOADER,
+            elem_id=f"live-{mode}",
+            label=text.VIEW_LABEL,
+        )
+        summary = gr.Markdown(elem_id=f"summary-{mode}")
+        with gr.Row():
+            plot = gr.Plot(label="Return so far vs requested" if mode == "return" else "Speed vs target")
+            with gr.Column():
+                export = gr.Button("Export MP4 of the last episode", elem_id=f"export-{mode}")
+                video = gr.File(label=text.VIDEO_LABEL, interactive=False, elem_id=f"video-{mode}")
 
         def on_task(t):
             ds = sorted(models.get(t, {}))
@@ -69,19 +111,36 @@ def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]]) -> Non
 
         task.change(on_task, task, [dataset, target], api_name=f"{mode}_task_changed")
 
-        def run_fn(t, d, c, tgt, sd, sess):
-            yield from episode.run_episode(t, d, c, tgt, sd, mode, sess)
+        def run_fn(t, d, c, tgt, sd, pc, sess):
+            yield from episode.run_episode(engine, t, d, c, tgt, sd, pc, mode, sess)
 
-        event = run.click(
+        run.click(
             run_fn,
-            [task, dataset, choice, target, seed, session],
-            [frame, plot, summary, video, session],
+            [task, dataset, choice, target, seed, pace, session],
+            [view, plot, summary, session],
             api_name=f"run_{mode}",
-            concurrency_limit=2,
+            preprocess=False,  # app.validate names a bad field instead of a generic preprocessing error
+            show_progress="hidden",  # Gradio's animated 'generating' border repaints the page all episode long
+            concurrency_limit=engine.cfg.max_episodes,  # handlers only wait on the engine
             concurrency_id="episodes",
         )
-        target.change(episode.set_target, [target, session], None, api_name=f"set_{mode}_target", queue=False)
-        stop.click(episode.stop, session, summary, cancels=[event], api_name=f"stop_{mode}", queue=False)
+        target.change(
+            lambda v, s: episode.set_target(engine, v, s),
+            [target, session],
+            None,
+            api_name=f"set_{mode}_target",
+            queue=False,
+            preprocess=False,
+        )
+        stop.click(lambda s: episode.stop(engine, s), session, summary, api_name=f"stop_{mode}", queue=False)
+        export.click(
+            episode.export_video,
+            session,
+            video,
+            api_name=f"export_{mode}",
+            concurrency_limit=1,
+            concurrency_id="exports",
+        )
         if mode == "return" and task0:
             gr.Examples(
                 examples=[

@@ -32,3 +32,6 @@ ALIGNMENT_HELP = (
 NO_MODELS = (
     "No trained checkpoints were found under `checkpoints/`. Train them with `python -m core.train ...` (see README)."
 )
+PACE_HELP = "Real time plays the episode as fast as the robot lives it; 2x and 4x play it faster."
+VIEW_LABEL = "Live view (drawn by your browser; side by side: left Decision Transformer, right Q-ALIGN DT)"
+VIDEO_LABEL = "Episode video (MP4 rendered by MuJoCo after the episode, requested and achieved numbers overlaid)"

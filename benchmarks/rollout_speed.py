@@ -3,7 +3,8 @@
 1. sweep throughput: the batched vector-env sweep vs the sequential one-episode-at-a-time loop
    (the original DT evaluation), same targets, episodes and seeds;
 2. policy overhead: env steps/s with the policy vs raw MuJoCo steps/s with random actions;
-3. live view: time to first frame and frames per second of the live generator, per size.
+3. live engine (with --checkpoint): env steps/s of N episodes of one checkpoint stepped together, unpaced,
+   one batched forward per tick, with the actor eager or compiled (TorchScript).
 
     python benchmarks/rollout_speed.py [--checkpoint checkpoints/hopper/medium/qalign/model]
 
@@ -14,6 +15,7 @@ on the weights). Episodes are capped at --steps so the sequential loop finishes 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -24,8 +26,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import core  # noqa: E402,F401
+from core.engine import EngineConfig, EpisodeRequest, LiveEngine  # noqa: E402
 from core.envs import get_task  # noqa: E402
-from core.live import LiveControl, live_rollout  # noqa: E402
 from core.models.dt import DecisionTransformer  # noqa: E402
 from core.policy import ReturnConditionedPolicy  # noqa: E402
 from core.rollout import sweep, sweep_sequential  # noqa: E402
@@ -72,8 +74,6 @@ def main() -> None:
     policy = load_policy(args.checkpoint, task)
     targets = np.linspace(500, 3000, args.targets)
 
-    import dataclasses
-
     capped = dataclasses.replace(task, max_episode_steps=args.steps)
     t0 = time.perf_counter()
     res = sweep(policy, capped, targets, args.episodes, seed=0)
@@ -94,22 +94,27 @@ def main() -> None:
         f"raw MuJoCo {raw:,.0f} (batched/raw = {n_steps / t_batched / raw:.2f})"
     )
 
-    for size, skip in ((240, 4), (320, 4), (480, 4)):
-        for n_models in (1, 2):
-            pols = {f"m{i}": load_policy(args.checkpoint, task) for i in range(n_models)}
-            ctl = LiveControl(target=2000.0)
-            t0 = time.perf_counter()
-            first, frames = None, 0
-            for step in live_rollout(pols, task, ctl, seed=0, size=size, frame_skip=skip, max_steps=160):
-                if step.frame is not None:
-                    frames += 1
-                    if first is None:
-                        first = time.perf_counter() - t0
-            total = time.perf_counter() - t0
+    if not args.checkpoint:
+        print("live engine: skipped (needs --checkpoint)")
+        return
+    for compile_ in (False, True):
+        for n in (1, 4, 16):
+            rate = engine_steps_per_s(args.checkpoint, task, n, args.steps, compile_)
             print(
-                f"live {size}px x{n_models} model(s), frame every {skip} steps: first frame {first:.2f}s, "
-                f"{frames / total:.1f} frames/s, {160 / total:.0f} sim steps/s"
+                f"live engine, {n:>2} episodes, {'compiled' if compile_ else 'eager':>8} actor: {rate:,.0f} env steps/s"
             )
+
+
+def engine_steps_per_s(checkpoint: str, task, n: int, steps: int, compile_: bool) -> float:
+    """Env steps/s of ``n`` unpaced episodes of one checkpoint in the live engine (one forward per tick)."""
+    engine = LiveEngine(EngineConfig(max_episodes=n, compile=compile_))
+    engine.warm([task.name], [checkpoint])
+    request = EpisodeRequest(task.name, {"m": checkpoint}, target=2000.0, pace=0.0, max_steps=steps)
+    eps = [engine.submit(dataclasses.replace(request, seed=i)) for i in range(n)]
+    t0 = time.perf_counter()
+    while not all(ep.ended.is_set() for ep in eps):
+        engine.tick()
+    return sum(len(ep.records) - 1 for ep in eps) / (time.perf_counter() - t0)
 
 
 if __name__ == "__main__":

@@ -1,91 +1,74 @@
-"""Live rollout for the dashboard: one episode (or two models side by side on the same seed) that
-yields rendered frames plus per-step numbers, and takes target changes while it runs.
+"""The live view's wire format and an episode's trace: what the page receives about an episode (its scene
+once, then batches of steps, then how it ended), and the per-step numbers that the dashboard's plot and
+summary and the MP4 overlay read back.
 
-Physics and the policy run every step; rendering (software EGL, the slow part) only every
-``frame_skip`` steps, so the view stays smooth on 2 CPU cores.
+    scene  {"id", "task", "mode", "dt", "pace", "limit", "lanes": [{"kind", "name", "color"}],
+            "geoms": [{"type", "size", "rgba"}], "focus", "floor"}
+    steps  {"steps": [{"t", "w": seconds after the start it is due on screen, "g": target,
+                       "l": [{"p": [x, z, angle] * geoms or null once ended, "r": return, "v": speed, "d": 0/1}]}]}
+    end    {"status", "message", "steps", "wall_s", "slip_s": seconds behind its pace, "summary": {kind: {...}}}
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
-from core.envs import TaskSpec
-from core.policy import ReturnConditionedPolicy
+from core.engine import Episode, StepRecord
+from core.plots import COLORS, MODEL_NAMES
 
-# Shadows, reflections and the skybox are most of llvmpipe's work: measured 97 -> 25 ms per 320 px frame.
-LITE_FLAGS = ("mjRND_SHADOW", "mjRND_REFLECTION", "mjRND_SKYBOX")
-
-
-def render(env) -> np.ndarray:
-    """Render after making this env's GL context current: each env has its own context, and a server
-    may step one episode from several worker threads (a context is current per thread)."""
-    renderer = env.unwrapped.mujoco_renderer
-    viewer = renderer._viewers.get("rgb_array")
-    if viewer is not None:
-        viewer.make_context_current()
-    return env.render()
+DECIMALS = 3  # metres and radians: 1 mm / 1 mrad is far below a pixel at any size the page draws
 
 
-def lite_rendering(env) -> np.ndarray:
-    """Turn off the costly scene effects of an rgb_array env; returns a frame rendered with them off.
-
-    Falls back to the default look if the cheaper scene renders black (seen once with several GL contexts).
-    """
-    import mujoco
-
-    env.render()  # creates the offscreen viewer
-    viewer = env.unwrapped.mujoco_renderer._get_viewer("rgb_array")
-    flags = [getattr(mujoco.mjtRndFlag, f) for f in LITE_FLAGS]
-    saved = [viewer.scn.flags[f] for f in flags]
-    for f in flags:
-        viewer.scn.flags[f] = 0
-    # Follow the torso (body 1 in all three tasks): the default free camera loses the robot within seconds.
-    # camera_id None stops gymnasium from resetting the camera to free on every render.
-    env.unwrapped.mujoco_renderer.camera_id = None
-    viewer.cam.type = mujoco.mjtCamera.mjCAMERA_TRACKING
-    viewer.cam.trackbodyid = 1
-    frame = render(env)
-    if frame.max() == 0:
-        for f, v in zip(flags, saved):
-            viewer.scn.flags[f] = v
-        frame = render(env)
-    return frame
+def scene_message(ep: Episode) -> dict:
+    lanes = [{"kind": k, "name": MODEL_NAMES.get(k, k), "color": COLORS.get(k, "#444444")} for k in ep.kinds]
+    req = ep.request
+    return {
+        "id": ep.id,
+        "task": ep.task.name,
+        "mode": req.mode,
+        "dt": ep.task.dt,
+        "pace": req.pace,
+        "limit": ep.limit,
+        "lanes": lanes,
+        **ep.scene,
+    }
 
 
-@dataclass
-class LiveControl:
-    """Mutable knobs shared between a running episode and the UI (one per user session)."""
-
-    mode: Literal["return", "velocity"] = "return"
-    target: float = 0.0
-    """Requested total return (return mode) or forward speed in m/s (velocity mode)."""
-    stop: bool = False
-    version: int = 0
-    """Bumped by ``set_target`` so the rollout notices a change."""
-
-    def set_target(self, value: float) -> None:
-        self.target = float(value)
-        self.version += 1
+def _lane(s) -> dict:
+    pose = None if s.pose is None else np.round(s.pose.astype(np.float64), DECIMALS).ravel().tolist()
+    return {"p": pose, "r": round(s.ret, 2), "v": round(s.speed, 3), "d": int(s.done)}
 
 
-@dataclass
-class LiveStep:
-    t: int
-    frame: np.ndarray | None  # (H, n_models * W, 3) uint8, None on steps that were not rendered
-    target: float
-    stats: dict[str, dict] = field(default_factory=dict)
-    """Per model: reward, return so far, rtg (raw), speed, done."""
+def steps_message(records: list[StepRecord]) -> dict:
+    return {
+        "steps": [
+            {"t": r.t, "w": round(r.wall, 4), "g": r.target, "l": [_lane(s) for s in r.lanes.values()]} for r in records
+        ]
+    }
+
+
+def end_message(ep: Episode) -> dict:
+    return {
+        "status": ep.status,
+        "message": ep.message,
+        "steps": ep.records[-1].t,
+        "wall_s": round(ep.wall_s, 3),
+        "slip_s": round(ep.slip_s, 3),
+        "summary": EpisodeTrace.of(ep.records).summary(),
+    }
+
+
+def encode(message: dict) -> str:
+    return json.dumps(message, separators=(",", ":"))
 
 
 @dataclass
 class EpisodeTrace:
-    """The per-step numbers of one live episode (every model), for the plot, the summary and the export."""
+    """The per-step numbers of one episode (every model), for the plot, the summary and the export."""
 
     t: list[int] = field(default_factory=list)
     target: list[float] = field(default_factory=list)
@@ -95,18 +78,26 @@ class EpisodeTrace:
     """Each model's numbers at its last step."""
     alive_speeds: dict[str, list[float]] = field(default_factory=dict)
 
-    def add(self, step: LiveStep) -> None:
-        self.t.append(step.t)
-        self.target.append(step.target)
-        for kind, s in step.stats.items():
-            self.series.setdefault(f"{kind}:return", []).append(s["return"])
-            self.series.setdefault(f"{kind}:speed", []).append(s["speed"])
-            if not s["done"]:
-                self.alive_speeds.setdefault(kind, []).append(s["speed"])
-            self.last[kind] = s
+    @classmethod
+    def of(cls, records: list[StepRecord]) -> EpisodeTrace:
+        """The trace of an episode's steps after the reset (record 0 is the start pose)."""
+        trace = cls()
+        for r in records[1:]:
+            trace.add(r)
+        return trace
+
+    def add(self, record: StepRecord) -> None:
+        self.t.append(record.t)
+        self.target.append(record.target)
+        for kind, s in record.lanes.items():
+            self.series.setdefault(f"{kind}:return", []).append(s.ret)
+            self.series.setdefault(f"{kind}:speed", []).append(s.speed)
+            if s.pose is not None:  # the step was taken (not a model that had already ended)
+                self.alive_speeds.setdefault(kind, []).append(s.speed)
+                self.last[kind] = {"reward": s.reward, "speed": s.speed, "return": s.ret, "rtg": s.rtg, "done": s.done}
 
     def summary(self) -> dict[str, dict]:
-        """Per model: its last numbers plus the mean forward speed while the episode ran."""
+        """Per model: its last numbers plus the mean forward speed while its episode ran."""
         speeds = self.alive_speeds
         return {
             k: {**s, "mean_speed": float(np.mean(speeds[k])) if speeds.get(k) else 0.0} for k, s in self.last.items()
@@ -119,120 +110,3 @@ class EpisodeTrace:
         """The trace and the summary as JSON."""
         Path(path).write_text(json.dumps({**self.to_dict(), "summary": self.summary()}))
         return Path(path)
-
-
-def _rtg_for(control: LiveControl, task: TaskSpec, ret_so_far: float, t: int) -> float:
-    if control.mode == "velocity":
-        return task.rtg_for_speed(control.target, task.max_episode_steps - t)
-    return control.target - ret_so_far
-
-
-def live_rollout(
-    policies: dict[str, ReturnConditionedPolicy],
-    task: TaskSpec,
-    control: LiveControl,
-    seed: int,
-    size: int = 320,
-    frame_skip: int = 4,
-    max_steps: int | None = None,
-) -> Iterator[LiveStep]:
-    """Run all ``policies`` on environments reset with the same seed; yield every step, with a frame
-    every ``frame_skip`` steps. Stops at ``max_steps``, when every episode ended, or on ``control.stop``."""
-    names = list(policies)
-    envs = [task.make(render_mode="rgb_array", width=size, height=size) for _ in names]
-    try:
-        obs = [env.reset(seed=seed)[0] for env in envs]
-        for name, o in zip(names, obs):
-            policies[name].reset(o[None], np.array([max(_rtg_for(control, task, 0.0, 0), 0.0)]))
-        ret = dict.fromkeys(names, 0.0)
-        done = dict.fromkeys(names, False)
-        last = dict.fromkeys(names, {"reward": 0.0, "speed": 0.0})
-        seen_version = control.version
-        frames = {n: lite_rendering(env) for n, env in zip(names, envs)}
-        limit = min(max_steps or task.max_episode_steps, task.max_episode_steps)
-        for t in range(limit):
-            if control.stop or all(done.values()):
-                break
-            if control.version != seen_version:  # the user moved the target: re-anchor every episode
-                seen_version = control.version
-                for n in names:
-                    if not done[n]:
-                        policies[n].set_rtg(np.array([_rtg_for(control, task, ret[n], t)]))
-            for i, n in enumerate(names):
-                if done[n]:
-                    continue
-                o, r, term, trunc, info = envs[i].step(policies[n].act(obs[i][None])[0])
-                policies[n].observe(np.array([r]))
-                obs[i], ret[n], done[n] = o, ret[n] + r, term or trunc
-                last[n] = {"reward": float(r), "speed": float(info["x_velocity"])}
-            draw = t % frame_skip == 0 or all(done.values())
-            if draw:
-                for i, n in enumerate(names):
-                    if not done[n] or t % frame_skip == 0:
-                        frames[n] = render(envs[i])
-            stats = {
-                n: {
-                    **last[n],
-                    "return": float(ret[n]),
-                    "rtg": float(policies[n].rtg_now[0]) * policies[n].scale,
-                    "done": done[n],
-                }
-                for n in names
-            }
-            frame = np.concatenate([frames[n] for n in names], axis=1) if draw else None
-            yield LiveStep(t, frame, control.target, stats)
-    finally:
-        for env in envs:
-            env.close()
-
-
-def _offer(q, item, control: LiveControl) -> None:
-    """Put ``item`` unless the consumer is gone (``control.stop``): never block a worker forever."""
-    import queue
-
-    while True:
-        try:
-            q.put(item, timeout=0.2)
-            return
-        except queue.Full:
-            if control.stop:
-                return
-
-
-def in_own_thread(make_steps, control: LiveControl, buffer: int = 8) -> Iterator:
-    """Run the iterator ``make_steps()`` on one dedicated thread and hand its items over a queue.
-
-    An EGL context can be current in only one thread at a time, while a web server may advance a
-    generator from a different worker thread at each step; keeping every env call on one thread avoids
-    that. Closing the returned iterator (a cancelled request) sets ``control.stop`` so the worker ends.
-    """
-    import queue
-    import threading
-
-    q: queue.Queue = queue.Queue(maxsize=buffer)
-    done = object()
-
-    def work() -> None:
-        try:
-            for item in make_steps():
-                while not control.stop:
-                    try:
-                        q.put(item, timeout=0.2)
-                        break
-                    except queue.Full:
-                        continue
-                if control.stop:
-                    break
-        except BaseException as err:  # noqa: BLE001  (re-raised in the consumer's thread)
-            _offer(q, err, control)
-        finally:
-            _offer(q, done, control)
-
-    threading.Thread(target=work, daemon=True).start()
-    try:
-        while (item := q.get()) is not done:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        control.stop = True

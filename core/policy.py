@@ -8,6 +8,8 @@
         policy.observe(rewards)                 # RTG_{t+1} = RTG_t - r_t / scale
     policy.set_target(new_returns, return_so_far)  # re-anchor mid-episode
 
+Episodes can join and leave a running batch (``add``, ``remove``) and a step can act on some rows only
+(``index=``): the live engine batches every viewer's episode of one checkpoint into one forward.
 The last K steps of (RTG, state, action, timestep) are kept per episode, left-padded at the start.
 """
 
@@ -32,6 +34,7 @@ class ReturnConditionedPolicy:
         self.obs_std = torch.tensor(meta["obs_std"], dtype=torch.float32)
         self.max_t = actor.cfg.max_timestep - 1
         self.n = 0
+        self._forward = self.actor
         self.path = ""
         """The checkpoint it was loaded from (empty when built from weights in memory)."""
 
@@ -41,6 +44,57 @@ class ReturnConditionedPolicy:
         policy = cls(actor, meta)
         policy.path = str(path)
         return policy
+
+    def compile(self) -> ReturnConditionedPolicy:
+        """Run the actor as a frozen TorchScript trace from now on, if it gives the eager actor's actions; returns self.
+
+        Checked here at batch sizes other than the traced one (the trace keeps the batch dimension free), with
+        padding and random inputs; on any difference or tracing error the eager actor stays, with a warning.
+        Measured on our 2-core CPU (interleaved with the eager actor, shipped Hopper model): 1.6x faster per step
+        at batch 1, 1.3x at 8, 1.2x at 16, because Python dispatch dominates such small forwards; the live engine
+        runs exactly those.
+        """
+        try:
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # tracer warnings about shapes read as Python numbers
+                traced = torch.jit.freeze(torch.jit.trace(self.actor.eval(), self._example(2), check_trace=False))
+                for n in (1, 3):
+                    window = self._example(n, seed=n)
+                    if not torch.allclose(traced(*window), self.actor(*window), atol=1e-5, rtol=0):
+                        raise ValueError(f"the trace's actions differ from the eager actor's at batch {n}")
+                for _ in range(3):  # TorchScript optimises a graph over its first calls: pay for that here
+                    traced(*self._example(2))
+        except Exception as err:  # noqa: BLE001  (a speed-up only: the eager actor is always right)
+            warnings.warn(f"policy.compile: keeping the eager actor ({err})", stacklevel=2)
+            return self
+        self._forward = traced
+        return self
+
+    @property
+    def compiled(self) -> bool:
+        """Whether ``compile`` replaced the eager actor by its trace."""
+        return self._forward is not self.actor
+
+    def _example(self, n: int, seed: int | None = None) -> tuple[torch.Tensor, ...]:
+        """A window for n episodes: zeros, or random values with some left padding if ``seed`` is given."""
+        K, obs_dim, act_dim = self.K, len(self.obs_mean), self.actor.act_dim
+        if seed is None:
+            return (
+                torch.zeros(n, K),
+                torch.zeros(n, K, obs_dim),
+                torch.zeros(n, K, act_dim),
+                torch.zeros(n, K, dtype=torch.long),
+                torch.ones(n, K, dtype=torch.bool),
+            )
+        g = torch.Generator().manual_seed(seed)
+        mask = torch.arange(K).expand(n, K) >= torch.randint(0, K, (n, 1), generator=g)  # (n, K), padded left
+        return (
+            torch.randn(n, K, generator=g),
+            torch.randn(n, K, obs_dim, generator=g),
+            torch.rand(n, K, act_dim, generator=g) * 2 - 1,
+            torch.randint(0, self.max_t + 1, (n, K), generator=g),
+            mask,
+        )
 
     @property
     def return_range(self) -> tuple[float, float]:
@@ -59,8 +113,28 @@ class ReturnConditionedPolicy:
             t = np.where(np.isnan(t), 0.0, np.clip(np.nan_to_num(t, posinf=hi, neginf=0.0), 0.0, hi))
         return t
 
+    _BUFFERS = ("states", "actions", "rtg", "timesteps", "mask", "rtg_now", "t", "_pending")
+    """Every per-episode tensor: row i of each belongs to episode i."""
+
     def reset(self, obs: np.ndarray, targets: np.ndarray) -> None:
         """Start N episodes from observations ``obs`` (N, obs_dim), asking for returns ``targets`` (N,)."""
+        self._set(self._fresh(obs, targets))
+
+    def add(self, obs: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Start more episodes beside the running ones; returns their row indices (M,)."""
+        new = self._fresh(obs, targets)
+        first = self.n
+        self._set(new if first == 0 else {k: torch.cat([getattr(self, k), v]) for k, v in new.items()})
+        return np.arange(first, self.n)
+
+    def remove(self, index: np.ndarray) -> None:
+        """Drop the rows ``index``; the rows after them move up (the caller renumbers its episodes)."""
+        keep = torch.ones(self.n, dtype=torch.bool)
+        keep[torch.as_tensor(np.atleast_1d(index), dtype=torch.long)] = False
+        self._set({k: getattr(self, k)[keep] for k in self._BUFFERS})
+
+    def _fresh(self, obs: np.ndarray, targets: np.ndarray) -> dict[str, torch.Tensor]:
+        """Empty windows for len(obs) new episodes."""
         obs = np.atleast_2d(obs)
         targets = self.clamp_targets(targets)
         if len(targets) == 1 and len(obs) > 1:
@@ -68,39 +142,55 @@ class ReturnConditionedPolicy:
         if len(targets) != len(obs):
             raise ValueError(f"{len(targets)} targets for {len(obs)} episodes")
         n, K = len(obs), self.K
-        self.n = n
-        self.states = torch.zeros(n, K, len(self.obs_mean))
-        self.actions = torch.zeros(n, K, self.actor.act_dim)
-        self.rtg = torch.zeros(n, K)
-        self.timesteps = torch.zeros(n, K, dtype=torch.long)
-        self.mask = torch.zeros(n, K, dtype=torch.bool)
-        self.rtg_now = torch.as_tensor(targets, dtype=torch.float32) / self.scale  # (N,)
-        self.t = torch.zeros(n, dtype=torch.long)
-        self._pending = torch.as_tensor(obs, dtype=torch.float32)
+        return {
+            "states": torch.zeros(n, K, len(self.obs_mean)),
+            "actions": torch.zeros(n, K, self.actor.act_dim),
+            "rtg": torch.zeros(n, K),
+            "timesteps": torch.zeros(n, K, dtype=torch.long),
+            "mask": torch.zeros(n, K, dtype=torch.bool),
+            "rtg_now": torch.as_tensor(targets, dtype=torch.float32) / self.scale,  # (N,)
+            "t": torch.zeros(n, dtype=torch.long),
+            "_pending": torch.as_tensor(obs, dtype=torch.float32),
+        }
 
-    def _push(self, obs: torch.Tensor) -> None:
-        """Shift the window left and write step t's RTG, state and timestep in the last slot."""
+    def _set(self, buffers: dict[str, torch.Tensor]) -> None:
+        for k, v in buffers.items():
+            setattr(self, k, v)
+        self.n = len(self.t)
+
+    def _push(self, obs: torch.Tensor, rows) -> None:
+        """Shift the windows of ``rows`` left and write step t's RTG, state and timestep in the last slot."""
         for buf in (self.states, self.actions, self.rtg, self.timesteps, self.mask):
-            buf[:, :-1] = buf[:, 1:].clone()
-        self.states[:, -1] = (obs - self.obs_mean) / self.obs_std
-        self.actions[:, -1] = 0.0
-        self.rtg[:, -1] = self.rtg_now
-        self.timesteps[:, -1] = self.t.clamp(max=self.max_t)
-        self.mask[:, -1] = True
+            buf[rows, :-1] = buf[rows, 1:].clone()
+        self.states[rows, -1] = (obs - self.obs_mean) / self.obs_std
+        self.actions[rows, -1] = 0.0
+        self.rtg[rows, -1] = self.rtg_now[rows]
+        self.timesteps[rows, -1] = self.t[rows].clamp(max=self.max_t)
+        self.mask[rows, -1] = True
+
+    @staticmethod
+    def _rows(index: np.ndarray | None):
+        return slice(None) if index is None else torch.as_tensor(np.atleast_1d(index), dtype=torch.long)
 
     @torch.no_grad()
-    def act(self, obs: np.ndarray | None = None) -> np.ndarray:
-        """Deterministic actions (N, act_dim) for the current observations."""
-        o = self._pending if obs is None else torch.as_tensor(np.atleast_2d(obs), dtype=torch.float32)
-        self._push(o)
-        a = self.actor(self.rtg, self.states, self.actions, self.timesteps, self.mask)[:, -1]
-        self.actions[:, -1] = a
+    def act(self, obs: np.ndarray | None = None, index: np.ndarray | None = None) -> np.ndarray:
+        """Deterministic actions (M, act_dim) for the current observations (M, obs_dim) of episodes ``index``
+        (all N if None); the other rows are left as they are."""
+        rows = self._rows(index)
+        o = self._pending[rows] if obs is None else torch.as_tensor(np.atleast_2d(obs), dtype=torch.float32)
+        self._push(o, rows)
+        window = [self.rtg, self.states, self.actions, self.timesteps, self.mask]
+        if index is not None:
+            window = [buf[rows] for buf in window]  # (M, K, ...) gathered copies
+        a = self._forward(*window)[:, -1]
+        self.actions[rows, -1] = a
         return a.numpy().astype(np.float32)
 
-    def observe(self, rewards: np.ndarray) -> None:
-        """After an environment step: RTG_{t+1} = RTG_t - r_t / scale, t += 1."""
-        self.rtg_now = self.rtg_now - torch.as_tensor(np.asarray(rewards, dtype=np.float32)) / self.scale
-        self.t = self.t + 1
+    def observe(self, rewards: np.ndarray, index: np.ndarray | None = None) -> None:
+        """After an environment step: RTG_{t+1} = RTG_t - r_t / scale, t += 1 (for rows ``index``, or all)."""
+        rows = self._rows(index)
+        self.rtg_now[rows] -= torch.as_tensor(np.asarray(rewards, dtype=np.float32)) / self.scale
+        self.t[rows] += 1
 
     def set_rtg(self, rtg: np.ndarray, index: np.ndarray | None = None) -> None:
         """Re-anchor the remaining return (raw units) of episodes ``index`` (all if None).
@@ -108,7 +198,7 @@ class ReturnConditionedPolicy:
         The whole window is shifted by the same amount, as if the new request had stood from the
         start of the context (the shape the alignment stage trains on).
         """
-        idx = slice(None) if index is None else torch.as_tensor(np.atleast_1d(index))
+        idx = self._rows(index)
         new = torch.as_tensor(np.asarray(rtg, dtype=np.float32)) / self.scale
         shift = new - self.rtg_now[idx]
         self.rtg[idx] = self.rtg[idx] + shift.reshape(-1, 1) * self.mask[idx]

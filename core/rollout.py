@@ -1,7 +1,8 @@
 """Roll policies out: batched RTG sweeps on gymnasium vector envs, velocity tracking, and the
 sequential one-episode-at-a-time loop that the benchmarks compare against.
 
-Rendering never happens here (see ``core.live`` for the live view): sweeps run physics only.
+Rendering never happens here (the live view is core.engine, drawn by the page; MP4s are core.video): sweeps
+run physics only.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""The dashboard, driven the way users drive it: gradio_client API calls, several clients at once,
-and a real Chromium through Playwright. One app subprocess serves every test here, on the tiny checkpoints."""
+"""The dashboard, driven the way users drive it: gradio_client API calls, several clients at once, the live
+stream read over HTTP, and a real Chromium through Playwright. One app subprocess serves every test here,
+on the tiny checkpoints."""
 
 from __future__ import annotations
 
@@ -37,13 +38,9 @@ def app_url(tiny_store, tmp_path_factory):
         "GRADIO_SERVER_NAME": "127.0.0.1",
         "GRADIO_ANALYTICS_ENABLED": "False",
     }
+    log = tmp_path_factory.mktemp("app-log") / "app.log"  # a file, not a pipe: a full pipe would block the server
     proc = subprocess.Popen(
-        [sys.executable, "app/main.py"],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        [sys.executable, "app/main.py"], cwd=REPO_ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 90
@@ -53,7 +50,7 @@ def app_url(tiny_store, tmp_path_factory):
             break
         except OSError:
             if proc.poll() is not None:
-                pytest.fail(f"app exited: {proc.stdout.read()[-2000:]}")
+                pytest.fail(f"app exited: {log.read_text()[-2000:]}")
             time.sleep(0.5)
     else:
         proc.kill()
@@ -72,34 +69,63 @@ def client(url):
     return Client(url, verbose=False)
 
 
-def test_api_return_episode_summary_and_video(app_url):
-    c = client(app_url)
-    frame, plot, summary, video = c.predict("hopper", "medium", "Both, side by side", 10, 3, api_name="/run_return")
-    assert Path(frame).exists() and "requested return" in summary and "Q-ALIGN DT" in summary
-    assert json.loads(plot["plot"])["data"][0]["name"] == "requested"
-    assert Path(video).suffix == ".mp4" and Path(video).stat().st_size > 1000
+def mp4_frames(path) -> list:
     import imageio.v2 as imageio
 
-    for seed in (4, 5):  # later episodes run on other worker threads: frames must not turn black
-        frame, *_ = c.predict("hopper", "medium", "Both, side by side", 10, seed, api_name="/run_return")
-        assert imageio.imread(frame).mean() > 10
+    return [f for f in imageio.get_reader(path)]  # list() asks the reader for its (infinite) length
+
+
+def test_api_return_episode_stream_summary_and_video(app_url):
+    c = client(app_url)
+    view, plot, summary = c.predict("hopper", "medium", "Both, side by side", 10, 3, api_name="/run_return")
+    assert "requested return" in summary and "Q-ALIGN DT" in summary
+    assert json.loads(plot["plot"])["data"][0]["name"] == "requested"
+    episode = json.loads(view)
+    stream = urllib.request.urlopen(app_url + episode["stream"], timeout=10).read().decode()
+    assert stream.startswith("event: scene") and "event: steps" in stream and stream.rstrip().count("event: end") == 1
+    video = c.predict(api_name="/export_return")
+    assert Path(video).suffix == ".mp4" and Path(video).stat().st_size > 1000
+    for seed in (4, 5):  # later exports render on other worker threads: frames must not turn black
+        c.predict("hopper", "medium", "Both, side by side", 10, seed, api_name="/run_return")
+        frames = mp4_frames(c.predict(api_name="/export_return"))
+        assert frames[0].shape[1] == 2 * frames[0].shape[0] and min(f.mean() for f in frames) > 10
 
 
 def test_api_velocity_episode(app_url):
     c = client(app_url)
-    _, _, summary, _ = c.predict("hopper", "medium", "Q-ALIGN DT", 1.0, 0, api_name="/run_velocity")
+    _, _, summary = c.predict("hopper", "medium", "Q-ALIGN DT", 1.0, 0, "4x", api_name="/run_velocity")
     assert "target speed" in summary and "1.00 m/s" in summary
 
 
-def test_api_bad_input_is_clamped_or_refused_clearly(app_url):
-    c = client(app_url)
-    with pytest.raises(Exception, match="greater than maximum"):  # the slider's own range check
-        c.predict("hopper", "medium", "Decision Transformer", 1e9, 0, api_name="/run_return")
-    _, _, summary, _ = c.predict("hopper", "medium", "Decision Transformer", 10, -5, api_name="/run_return")
-    assert "requested return" in summary  # a negative seed is clamped (with a warning) and the episode runs
-    with pytest.raises(Exception) as err:
-        c.predict("hopper", "expert", "Decision Transformer", 10, 0, api_name="/run_return")
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("hopper", "medium", "Decision Transformer", "abc", 0), "Requested return must be a number, got 'abc'"),
+        (("hopper", "medium", "Decision Transformer", "", 0), "Requested return is empty"),
+        (("hopper", "medium", "Decision Transformer", None, 0), "Requested return is empty"),
+        (("hopper", "medium", "Decision Transformer", 1e9, 0), "Requested return 1e\\+09 is greater than maximum"),
+        (("hopper", "medium", "Decision Transformer", 10, -5), "Episode seed -5 is less than minimum 0"),
+        (("hopper", "medium", "Decision Transformer", 10, 1.5), "Episode seed must be a whole number"),
+        (("hopper", "medium", "Decision Transformer", 10, 0, "11x"), "Pace '11x' is not available"),
+        (("hopper", "expert", "Decision Transformer", 10, 0), "Training dataset 'expert' is not available"),
+        (("hopper", "medium", "GPT", 10, 0), "Model 'GPT' is not available"),
+        (("ant", "medium", "Decision Transformer", 10, 0), "unknown task 'ant'"),
+    ],
+)
+def test_api_bad_input_names_the_field(app_url, args, message):
+    with pytest.raises(Exception, match=message) as err:
+        client(app_url).predict(*args, api_name="/run_return")
     assert "Traceback" not in str(err.value)
+
+
+def test_api_bad_input_to_the_other_endpoints_names_the_field(app_url):
+    c = client(app_url)
+    with pytest.raises(Exception, match="Target must be a number, got 'fast'"):
+        c.predict("fast", api_name="/set_velocity_target")
+    with pytest.raises(Exception, match="Requested returns must be a number"):
+        c.predict("hopper", "medium", "x", 1, api_name="/quick_sweep")
+    with pytest.raises(Exception, match="Run an episode first"):
+        c.predict(api_name="/export_velocity")
 
 
 def test_api_precomputed_and_quick_sweep(app_url):
@@ -116,11 +142,11 @@ def test_api_precomputed_and_quick_sweep(app_url):
 def test_concurrent_clients_all_finish(app_url):
     def one(i):
         t0 = time.time()
-        out = client(app_url).predict("hopper", "medium", "Q-ALIGN DT", 10 + i, i, api_name="/run_return")
+        out = client(app_url).predict("hopper", "medium", "Both, side by side", 10 + i, i, api_name="/run_return")
         return time.time() - t0, out[2]
 
-    with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(one, range(4)))
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(one, range(6)))
     assert all("requested return" in summary for _, summary in results)
     print("concurrent episode wall times (s):", [round(t, 1) for t, _ in results])
 
@@ -130,29 +156,64 @@ def requested_series(plot: dict) -> list[float]:
     return next(trace["y"] for trace in data if trace["name"] == "requested")
 
 
-def test_moving_the_target_mid_episode_changes_the_running_episode(app_url):
-    """A HalfCheetah episode (1000 steps, never ends early) asked for 1 m/s; the target moves to 3 m/s while it
-    runs: the same episode's trace then asks for 3 m/s from that step on."""
-    c = client(app_url)
-    job = c.submit("halfcheetah", "medium", "Q-ALIGN DT", 1.0, 0, api_name="/run_velocity")
+def test_a_viewer_moves_its_own_target_and_nothing_another_sends_stops_it(app_url):
+    """A HalfCheetah episode (never ends early) asked for 1 m/s. Another viewer stops, retargets and starts
+    with bad input; then the owner moves its target to 3 m/s: its episode ran on and asks for 3 m/s from then."""
+    owner, other = client(app_url), client(app_url)
+    job = owner.submit("halfcheetah", "medium", "Q-ALIGN DT", 1.0, 0, "4x", api_name="/run_velocity")
     deadline = time.time() + 60
-    while len(job.outputs()) < 3 and time.time() < deadline:
+    while not job.outputs() and time.time() < deadline:
         time.sleep(0.05)
-    assert len(job.outputs()) >= 3, "the episode did not start streaming"
-    c.predict(3.0, api_name="/set_velocity_target")
-    series = []
-    while time.time() < deadline and 3.0 not in series:
-        plots = [out[1] for out in job.outputs() if isinstance(out[1], dict) and "plot" in out[1]]
-        series = requested_series(plots[-1]) if plots else []
-        time.sleep(0.1)
-    c.predict(api_name="/stop_velocity")
-    assert series[0] == 1.0 and 3.0 in series, "the running episode never saw the new target"
+    assert job.outputs(), "the episode did not start"
+    assert other.predict(api_name="/stop_velocity") == "Stopped."
+    with pytest.raises(Exception, match="must be a number"):
+        other.predict("stop!", api_name="/set_velocity_target")
+    with pytest.raises(Exception, match="Episode seed"):
+        other.predict("halfcheetah", "medium", "Q-ALIGN DT", 1.0, "all", "4x", api_name="/run_velocity")
+    time.sleep(0.3)
+    owner.predict(3.0, api_name="/set_velocity_target")
+    time.sleep(0.5)
+    owner.predict(api_name="/stop_velocity")
+    _, plot, summary = job.result(timeout=60)
+    series = requested_series(plot)
+    assert "Stopped at step" in summary and series[0] == 1.0 and series[-1] == 3.0
     switch = series.index(3.0)
-    assert 0 < switch < len(series) and set(series[switch:]) == {3.0}
+    assert set(series[:switch]) == {1.0} and set(series[switch:]) == {3.0}
+
+
+def test_a_viewer_who_leaves_frees_the_engine(app_url):
+    """A cancelled run (the page closed, the client gave up) stops its episode instead of playing it out."""
+    c = client(app_url)
+    job = c.submit("halfcheetah", "medium", "Q-ALIGN DT", 1.0, 0, api_name="/run_velocity")  # 50 s at real time
+    deadline = time.time() + 60
+    while not job.outputs() and time.time() < deadline:
+        time.sleep(0.05)
+    stream = app_url + json.loads(job.outputs()[0][0])["stream"]
+    job.cancel()
+    t0 = time.time()
+    end = urllib.request.urlopen(stream, timeout=30).read().decode().rsplit("event: end", 1)[1]
+    assert '"status":"stopped"' in end and time.time() - t0 < 10
+
+
+def page_stats(page, view: str) -> dict:
+    return page.evaluate(
+        """(name) => {
+            const v = window.qdtLive.views[name];
+            const c = document.querySelector(`[data-view="${name}"] canvas.qdt-scene`);
+            const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+            let robot = 0;  // pixels of the robots' own colour (MuJoCo rgba 0.8 0.6 0.4)
+            for (let i = 0; i < px.length; i += 4)
+                if (Math.abs(px[i] - 204) < 6 && Math.abs(px[i + 1] - 153) < 6 && Math.abs(px[i + 2] - 102) < 6) robot++;
+            return {frames: v.frames, status: v.status, targets: v.trace.target, robot, width: c.width};
+        }""",
+        view,
+    )
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium not installed (packages-dev.txt)")
-def test_browser_runs_an_episode_and_downloads_video(app_url, tmp_path):
+def test_browser_draws_the_episode_follows_the_slider_and_downloads_the_video(app_url):
+    """In Chromium: the page draws a HalfCheetah episode itself, the trace follows a slider move mid-episode,
+    and the MP4 rendered afterwards downloads. QDT_SCREENSHOT=<png> saves a screenshot of the page there."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -161,21 +222,31 @@ def test_browser_runs_an_episode_and_downloads_video(app_url, tmp_path):
             headless=True,
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
-        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page = browser.new_page(viewport={"width": 1600, "height": 1200}, accept_downloads=True)
         page.goto(app_url, wait_until="domcontentloaded")
-        page.get_by_role("button", name="Run episode").first.wait_for(timeout=60_000)
-        slider = page.get_by_label("Requested return").first
-        slider.fill("15")
-        slider.dispatch_event("change")
-        page.get_by_role("button", name="Run episode").first.click()
-        page.locator("img[src*='image']").first.wait_for(timeout=60_000)
-        page.get_by_text("D4RL-normalised score").first.wait_for(timeout=90_000)
-        page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
-        with page.expect_download(timeout=30_000) as dl:
-            page.locator("a[download='hopper-return.mp4']").first.click()
-        path = Path(dl.value.path())
-        assert path.stat().st_size > 1000
-        shot = tmp_path / "dashboard.png"
-        page.screenshot(path=str(shot), full_page=True)
+        page.get_by_role("tab", name="Target velocity").click()
+        page.wait_for_function("window.qdtLive?.views?.velocity", timeout=60_000)
+        page.locator("#pace-velocity label", has_text="4x").click()
+        page.locator("#run-velocity").click()
+        page.wait_for_function("window.qdtLive.views.velocity.frames > 0", timeout=30_000)
+        first = page_stats(page, "velocity")
+        page.wait_for_timeout(500)
+        later = page_stats(page, "velocity")
+        assert later["frames"] > first["frames"] and later["status"] == "running"
+        assert later["robot"] > 200 and later["width"] >= 2 * 640, later  # both robots drawn, 640 px or more each
+        speed = page.locator("#target-velocity input[type=number]")
+        speed.fill("3")
+        speed.dispatch_event("change")
+        page.wait_for_function("window.qdtLive.views.velocity.trace.target.includes(3)", timeout=15_000)
+        targets = page_stats(page, "velocity")["targets"]
+        assert targets[0] == 1.5 and targets[-1] == 3
+        page.locator("#stop-velocity").click()
+        page.locator("#summary-velocity", has_text="Stopped at step").wait_for(timeout=30_000)
+        page.wait_for_function("window.qdtLive.views.velocity.status === 'stopped'", timeout=10_000)
+        if os.environ.get("QDT_SCREENSHOT"):
+            page.screenshot(path=os.environ["QDT_SCREENSHOT"], full_page=True)
+        page.locator("#export-velocity").click()
+        with page.expect_download(timeout=60_000) as download:
+            page.locator("#video-velocity a[download]").first.click(timeout=60_000)
+        assert Path(download.value.path()).stat().st_size > 1000
         browser.close()
-    assert shot.stat().st_size > 10_000

@@ -1,55 +1,70 @@
+"""What the page receives (core.scene, core.live) and the MP4 made afterwards (core.video)."""
+
+from __future__ import annotations
+
+import json
+
 import numpy as np
+import pytest
 
+from core import scene
+from core.engine import EpisodeRequest, LiveEngine
 from core.envs import get_task
-from core.live import LiveControl, live_rollout
-from core.policy import ReturnConditionedPolicy
+from core.live import EpisodeTrace, encode, end_message, scene_message, steps_message
+from core.store.layout import Run
 
 
-def test_live_rollout_side_by_side_frames_and_retarget(tiny_models):
-    pols = {k: ReturnConditionedPolicy.load(p) for k, p in tiny_models.items()}
-    ctl = LiveControl(mode="return", target=20.0)
-    steps = []
-    for step in live_rollout(pols, get_task("hopper"), ctl, seed=3, size=64, frame_skip=2, max_steps=12):
-        steps.append(step)
-        if step.t == 4:
-            ctl.set_target(5.0)
-    assert steps[0].frame.shape == (64, 128, 3) and steps[0].frame.dtype == np.uint8
-    assert steps[1].frame is None or steps[1].stats["dt"]["done"]
-    alive = [s for s in steps if not s.stats["qalign"]["done"]]
-    assert len(alive) > 6, "the episode ended before the retarget could be checked"
-    s = alive[6]  # re-anchored at t = 5: remaining RTG = new target - return so far
-    assert abs(s.stats["qalign"]["rtg"] - (5.0 - s.stats["qalign"]["return"])) < 1e-3
+@pytest.mark.parametrize("task", ["hopper", "walker2d", "halfcheetah"])
+def test_planar_poses_put_every_geom_where_mujoco_has_it(task):
+    """Capsule ends worked out from (x, z, angle) and MuJoCo's size land where MuJoCo's own frame puts them,
+    in a bent random pose."""
+    env = get_task(task).make()
+    env.reset(seed=0)
+    u = env.unwrapped
+    qpos = u.init_qpos.copy()
+    qpos[3:] += np.random.default_rng(0).uniform(-0.7, 0.7, len(qpos) - 3)
+    u.set_state(qpos, u.init_qvel)
+    ids, desc = scene.geom_ids(u.model), scene.describe(u.model)
+    assert len(ids) == len(desc["geoms"]) == u.model.ngeom - 1  # everything but the floor
+    assert {g["type"] for g in desc["geoms"]} == {"capsule"} and desc["floor"]["z"] == 0.0
+    poses = scene.planar_poses(u.data, ids)
+    for (x, z, angle), g, gid in zip(poses, desc["geoms"], ids):
+        half = g["size"][1]
+        end = np.array([x + np.sin(angle) * half, z + np.cos(angle) * half])
+        axis = u.data.geom_xmat[gid].reshape(3, 3)[:, 2]  # the capsule's own axis (local z) in the world
+        np.testing.assert_allclose(end, (u.data.geom_xpos[gid] + axis * half)[[0, 2]], atol=1e-5)
 
 
-def test_live_rollout_stops_when_asked(tiny_models):
-    pols = {"dt": ReturnConditionedPolicy.load(tiny_models["dt"])}
-    ctl = LiveControl(mode="velocity", target=1.0)
-    n = 0
-    for step in live_rollout(pols, get_task("hopper"), ctl, seed=0, size=32, max_steps=50):
-        n += 1
-        ctl.stop = step.t >= 2
-    assert n == 3
+def test_wire_messages_carry_scene_poses_and_the_end(tiny_models):
+    models = {k: str(p) for k, p in tiny_models.items()}
+    ep = LiveEngine().run_to_end(EpisodeRequest("hopper", models, target=20.0, pace=0, max_steps=400))
+    first = json.loads(encode(scene_message(ep)))
+    assert [lane["name"] for lane in first["lanes"]] == ["Decision Transformer", "Q-ALIGN DT"]
+    assert first["limit"] == 400 and len(first["geoms"]) == 4 and first["dt"] == 0.008
+    steps = json.loads(encode(steps_message(ep.records)))["steps"]
+    assert [s["t"] for s in steps] == list(range(len(ep.records)))
+    assert all(len(lane["p"]) == 3 * 4 for lane in steps[0]["l"])
+    ended = [i for i, lane in enumerate(steps[-1]["l"]) if lane["d"]]
+    assert ended, "the tiny Hopper models fall within 400 steps"
+    end = json.loads(encode(end_message(ep)))
+    assert end["status"] == "done" and set(end["summary"]) == {"dt", "qalign"}
+    trace = EpisodeTrace.of(ep.records)
+    assert trace.t == list(range(1, len(ep.records))) and len(trace.series["qalign:return"]) == len(trace.t)
+    for kind in ("dt", "qalign"):
+        n = len(ep.states[kind][0])  # states recorded while the model ran, then it holds its last pose
+        assert trace.summary()[kind]["return"] == pytest.approx(ep.records[n - 1].lanes[kind].ret)
 
 
-def test_frames_stay_visible_when_steps_come_from_several_threads(tiny_models):
-    """A Gradio server advances a generator from whichever worker thread is free, but an EGL context is
-    current in one thread only: ``in_own_thread`` keeps every env call on one thread."""
-    from concurrent.futures import ThreadPoolExecutor
+def test_mp4_replays_the_recorded_states(tiny_models, roots):
+    import imageio.v2 as imageio
 
-    from core.live import in_own_thread
+    from core.video import frame_skip, write_episode
 
-    pool = ThreadPoolExecutor(3)
-    for run in range(2):
-        pols = {k: ReturnConditionedPolicy.load(p) for k, p in tiny_models.items()}
-        ctl = LiveControl(target=20.0)
-        gen = in_own_thread(
-            lambda pols=pols, ctl=ctl, run=run: live_rollout(
-                pols, get_task("hopper"), ctl, seed=run, size=48, frame_skip=1, max_steps=8
-            ),
-            ctl,
-        )
-        frames = []
-        while (step := pool.submit(next, gen, None).result()) is not None:
-            if step.frame is not None:
-                frames.append(step.frame)
-        assert frames and min(f.mean() for f in frames) > 10, "black frames"
+    task = get_task("hopper")
+    models = {k: str(Run("hopper", "medium").model_path(k)) for k in ("dt", "qalign")}
+    ep = LiveEngine().run_to_end(EpisodeRequest("hopper", models, target=20.0, pace=0, max_steps=12))
+    out = write_episode(ep, roots["results"] / "ep.mp4", size=64)
+    frames = [f for f in imageio.get_reader(out)]  # list() asks the reader for its (infinite) length
+    n, skip = len(ep.records), frame_skip(task)
+    assert len(frames) == len(range(0, n, skip)) + int((n - 1) % skip != 0)  # every 4th step and the last
+    assert frames[0].shape == (64, 128, 3) and min(f.mean() for f in frames) > 10, "black frames"

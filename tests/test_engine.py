@@ -1,0 +1,206 @@
+"""The live engine on the tiny checkpoints: batching (one forward per checkpoint per tick), retargets on the
+next step, isolation between viewers, and pacing to wall time (a fake clock, so no test sleeps)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from core.engine import EngineBusy, EngineConfig, EpisodeRequest, LiveEngine
+from core.policy import ReturnConditionedPolicy
+from core.store.layout import Run
+from tests.conftest import obs_batch
+
+HOPPER_DT = 0.008
+
+
+class FakeClock:
+    def __init__(self, now: float = 100.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class CountingPolicy(ReturnConditionedPolicy):
+    """Records the batch size of every forward."""
+
+    batches: list[tuple[str, int]] = []
+
+    def act(self, obs=None, index=None):
+        a = super().act(obs, index)
+        CountingPolicy.batches.append((self.path, len(a)))
+        return a
+
+
+def counting_load(path: str) -> ReturnConditionedPolicy:
+    p = CountingPolicy.load(path)
+    return p
+
+
+@pytest.fixture
+def paths(tiny_models) -> dict[str, dict[str, str]]:
+    """{task: {kind: checkpoint path}} for the tiny Hopper and HalfCheetah models."""
+    return {t: {k: str(Run(t, "medium").model_path(k)) for k in ("dt", "qalign")} for t in ("hopper", "halfcheetah")}
+
+
+@pytest.fixture
+def engine():
+    CountingPolicy.batches = []
+    clock = FakeClock()
+    eng = LiveEngine(EngineConfig(max_episodes=8), load=counting_load, clock=clock)
+    eng.fake = clock
+    return eng
+
+
+def test_policy_rows_join_leave_and_act_on_subsets_like_separate_policies(tiny_models):
+    """The batch a checkpoint's episodes share gives each episode exactly what a policy of its own gives."""
+    path = tiny_models["qalign"]
+    batch = ReturnConditionedPolicy.load(path)
+    singles = {}
+    for i, target in enumerate([5.0, 10.0, 20.0]):
+        row = batch.add(obs_batch(1, seed=i), np.array([target]))
+        assert row.tolist() == [i]
+        singles[i] = ReturnConditionedPolicy.load(path)
+        singles[i].reset(obs_batch(1, seed=i), np.array([target]))
+    rows = {0: 0, 1: 1, 2: 2}
+    for t in range(25):  # longer than the context: windows slide
+        if t == 7:  # episode 1 leaves; episode 2 moves up to row 1
+            batch.remove(np.array([1]))
+            del rows[1]
+            rows[2] = 1
+        stepping = [e for e in rows if t % 3 != 0 or e == 0]  # some ticks only some episodes are due
+        obs = obs_batch(len(stepping), seed=100 + t)
+        a = batch.act(obs, index=np.array([rows[e] for e in stepping]))
+        batch.observe(np.full(len(stepping), 0.5 * t), index=np.array([rows[e] for e in stepping]))
+        for k, e in enumerate(stepping):
+            np.testing.assert_allclose(a[k], singles[e].act(obs[k : k + 1])[0], atol=1e-6, rtol=0)
+            singles[e].observe(np.array([0.5 * t]))
+    assert batch.n == 2
+
+
+def test_a_compiled_policy_acts_like_the_eager_one_at_any_batch_size(tiny_models):
+    eager = ReturnConditionedPolicy.load(tiny_models["dt"])
+    traced = ReturnConditionedPolicy.load(tiny_models["dt"]).compile()
+    assert traced.compiled and not eager.compiled, "the trace was refused: see the warning"
+    for n in (1, 3, 8):
+        for p in (eager, traced):
+            p.reset(obs_batch(n), np.full(n, 5.0))
+        for t in range(22):
+            obs = obs_batch(n, seed=t)
+            np.testing.assert_allclose(traced.act(obs), eager.act(obs), atol=1e-5, rtol=0)
+            for p in (eager, traced):
+                p.observe(np.ones(n))
+
+
+def test_every_episode_of_a_checkpoint_shares_one_forward_per_tick(engine, paths):
+    eps = [engine.submit(EpisodeRequest("hopper", paths["hopper"], target=20.0, seed=i, pace=0)) for i in range(3)]
+    eps.append(engine.submit(EpisodeRequest("halfcheetah", {"qalign": paths["halfcheetah"]["qalign"]}, pace=0)))
+    engine.tick()
+    assert sorted(n for _, n in CountingPolicy.batches) == [1, 3, 3]  # cheetah Q-ALIGN, hopper DT, hopper Q-ALIGN
+    for _ in range(10):
+        CountingPolicy.batches.clear()
+        engine.tick()
+        per_path = [path for path, _ in CountingPolicy.batches]
+        assert len(per_path) == len(set(per_path)), "a checkpoint ran more than one forward in a tick"
+        alive = sum(not lane.done for ep in eps if not ep.ended.is_set() for lane in engine_lanes(engine, ep))
+        assert sum(n for _, n in CountingPolicy.batches) <= alive + 6  # lanes that ended this tick were batched too
+
+
+def engine_lanes(engine, ep):
+    return next((run.lanes for run in engine._runs if run.episode is ep), [])
+
+
+def test_a_retarget_acts_on_the_next_step_of_that_episode_only(engine, paths):
+    """HalfCheetah never ends early: ask for 1 m/s, then 3 m/s after three steps."""
+    task_paths = paths["halfcheetah"]
+    a = engine.submit(EpisodeRequest("halfcheetah", task_paths, mode="velocity", target=1.0, pace=0, max_steps=8))
+    b = engine.submit(EpisodeRequest("halfcheetah", task_paths, mode="velocity", target=1.0, pace=0, max_steps=8))
+    for _ in range(3):
+        engine.tick()
+    assert engine.retarget(a.id, 3.0)
+    engine.tick()
+    assert [r.target for r in a.records] == [1.0, 1.0, 1.0, 1.0, 3.0]
+    assert {r.target for r in b.records} == {1.0}
+    task = a.task
+    for kind, lane in a.records[4].lanes.items():
+        # re-anchored before step 4: speed x steps left from step 3, minus the reward of step 4
+        expected = task.rtg_for_speed(3.0, task.max_episode_steps - 3) - lane.reward
+        assert lane.rtg == pytest.approx(expected, rel=1e-4), kind
+    start = b.records[0].lanes["dt"].rtg  # clamped to the tiny model's range
+    assert b.records[4].lanes["dt"].rtg == pytest.approx(start - sum(r.lanes["dt"].reward for r in b.records[1:5]))
+
+
+def test_one_viewers_stop_bad_input_or_crash_leaves_the_others_running(engine, paths):
+    ok = engine.submit(EpisodeRequest("halfcheetah", paths["halfcheetah"], target=10.0, pace=0, max_steps=6))
+    stopped = engine.submit(EpisodeRequest("halfcheetah", paths["halfcheetah"], target=10.0, pace=0, max_steps=6))
+    crashing = engine.submit(EpisodeRequest("halfcheetah", paths["halfcheetah"], target=10.0, pace=0, max_steps=6))
+    for bad, field in [
+        ({"target": math.nan}, "target"),
+        ({"pace": 99.0}, "pace"),
+        ({"seed": -1}, "seed"),
+        ({"mode": "speed"}, "mode"),
+        ({"task": "ant"}, "task"),
+    ]:
+        with pytest.raises(ValueError, match=field):
+            engine.submit(EpisodeRequest(**{"task": "halfcheetah", "models": paths["halfcheetah"], **bad}))
+    with pytest.raises(ValueError, match="finite"):
+        engine.retarget(ok.id, math.inf)
+    engine.tick()
+    engine.stop(stopped.id)
+
+    def boom(action):
+        raise RuntimeError("simulator exploded")
+
+    engine._runs[-1].lanes[0].env.step = boom  # the third episode's first model
+    while not ok.ended.is_set():
+        engine.tick()
+    assert (ok.status, stopped.status, crashing.status) == ("done", "stopped", "error")
+    assert "exploded" in crashing.message and len(ok.records) == 7
+    assert set(ok.states) == {"dt", "qalign"} and ok.states["dt"][0].shape[0] == 7  # qpos after every step
+
+
+def test_a_full_engine_refuses_with_a_message(paths):
+    eng = LiveEngine(EngineConfig(max_episodes=1), clock=FakeClock())
+    eng.submit(EpisodeRequest("hopper", paths["hopper"], pace=0))
+    with pytest.raises(EngineBusy, match="try again"):
+        eng.submit(EpisodeRequest("hopper", paths["hopper"], pace=0))
+
+
+def test_episodes_keep_real_time_pace_on_a_shared_grid(engine, paths):
+    clock = engine.fake
+    clock.now = 100.0031  # not on the grid
+    a = engine.submit(EpisodeRequest("halfcheetah", paths["halfcheetah"], pace=1.0))
+    engine.tick()
+    clock.now += 0.0123  # a second viewer arrives 12 ms later, a third asks for 2x
+    b = engine.submit(EpisodeRequest("halfcheetah", paths["halfcheetah"], pace=1.0))
+    fast = engine.submit(EpisodeRequest("halfcheetah", paths["halfcheetah"], pace=2.0))
+    engine.tick()
+    dt = a.task.dt  # 0.05 s
+    for _ in range(400):  # 0.4 s of wall time in 1 ms ticks
+        clock.now += 0.001
+        engine.tick()
+    steps = {name: len(ep.records) - 1 for name, ep in (("a", a), ("b", b), ("fast", fast))}
+    assert 7 <= steps["a"] <= 8 and 7 <= steps["b"] <= 8 and 15 <= steps["fast"] <= 16, steps
+    # Both start on the grid of their step length, so a and b fall due on the same ticks (one forward for both).
+    for ep, step in ((a, dt), (b, dt), (fast, dt / 2)):
+        assert abs(ep.start / step - round(ep.start / step)) < 1e-6
+    assert a.start == b.start and [r.wall for r in a.records[:5]] == pytest.approx([k * dt for k in range(5)])
+    # Overload: the engine stalls for 1 s; the episode slips instead of fast-forwarding 20 steps at once.
+    before = len(a.records)
+    clock.now += 1.0
+    engine.tick()
+    engine.tick()
+    assert len(a.records) == before + 1 and a.slip_s >= 0.75
+
+
+def test_the_engine_thread_plays_an_episode_in_real_time(paths):
+    eng = LiveEngine().start()
+    try:
+        ep = eng.run_to_end(EpisodeRequest("halfcheetah", paths["halfcheetah"], pace=1.0, max_steps=6))
+    finally:
+        eng.close()
+    assert ep.status == "done" and len(ep.records) == 7
+    assert 0.29 <= ep.wall_s < 1.5, ep.wall_s  # 6 steps x 0.05 s
