@@ -175,10 +175,14 @@ def set_target(engine: LiveEngine, value, session) -> None:
         engine.retarget(session.episode.id, value)
 
 
-def stop(engine: LiveEngine, session) -> str:
-    if isinstance(session, LiveSession) and session.episode is not None:
+def stop(engine: LiveEngine, session):
+    """Stop the viewer's running episode. Its own run handler then writes the final summary ("Stopped at step
+    ..."); writing one here too raced with it (whichever reply came last won, and the summary could end as a
+    bare "Stopped.")."""
+    if isinstance(session, LiveSession) and session.episode is not None and not session.episode.ended.is_set():
         engine.stop(session.episode.id)
-    return "Stopped."
+        return gr.skip()
+    return "Nothing is running."
 
 
 def export_video(session, progress=gr.Progress()):  # noqa: B008  (the Gradio idiom)
