@@ -8,7 +8,7 @@ from pathlib import Path
 import gradio as gr
 
 from app import catalog, text
-from app.validate import number, one_of
+from app.validate import number
 from core.evaluation import default_targets, evaluate
 from core.plots import alignment_figure
 
@@ -46,10 +46,7 @@ def quick_sweep(task: str, dataset: str, n_targets, episodes, progress=gr.Progre
     library's own CSV + JSON files (the format ``python -m core.evaluate`` writes)."""
     n_targets = int(number(n_targets, "Requested returns", 2, MAX_TARGETS, whole=True))
     episodes = int(number(episodes, "Episodes per target", 1, MAX_EPISODES, whole=True))
-    models = catalog.available()
-    task = one_of(catalog.task_name(task) if isinstance(task, str) else task, "Task", sorted(models))
-    dataset = one_of(dataset, "Training dataset", sorted(models[task]))
-    kinds = models[task][dataset]
+    task, dataset, kinds = catalog.checked_pair(task, dataset)
     policies = {k: catalog.policy(task, dataset, k) for k in kinds}
     stats = catalog.return_stats(task, dataset)
     targets = default_targets(stats, n_targets, HIGH_FACTOR)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from app.validate import one_of
 from core import plots
 from core.envs import get_task
 from core.policy import ReturnConditionedPolicy
@@ -30,6 +31,15 @@ def task_name(task: str) -> str:
         return get_task(task).name
     except ValueError as err:
         raise gr.Error(str(err)) from err
+
+
+def checked_pair(task, dataset) -> tuple[str, str, list[str]]:
+    """The UI edge for a (task, dataset) request: the task's registry name, a dataset that has shipped models,
+    and their kinds; a gr.Error names the bad field."""
+    models = available()
+    task = one_of(task_name(task) if isinstance(task, str) else task, "Task", sorted(models))
+    dataset = one_of(dataset, "Training dataset", sorted(models[task]))
+    return task, dataset, models[task][dataset]
 
 
 def model_path(task: str, dataset: str, kind: str) -> Path:

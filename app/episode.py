@@ -109,11 +109,9 @@ def view_value(ep: Episode) -> str:
 
 def request_for(task, dataset, choice, target, seed, pace, mode: str) -> tuple[EpisodeRequest, str, float]:
     """A checked request, the target's field name and its maximum; a gr.Error names any bad field."""
-    models = catalog.available()
-    task = one_of(catalog.task_name(task) if isinstance(task, str) else task, "Task", sorted(models))
-    dataset = one_of(dataset, "Training dataset", sorted(models[task]))
+    task, dataset, shipped = catalog.checked_pair(task, dataset)
     kinds = model_kinds(choice)
-    missing = [catalog.MODEL_NAMES[k] for k in kinds if k not in models[task][dataset]]
+    missing = [catalog.MODEL_NAMES[k] for k in kinds if k not in shipped]
     if missing:
         raise gr.Error(f"no {', '.join(missing)} checkpoint for {task}/{dataset}")
     name, hi = target_range(task, dataset, mode)

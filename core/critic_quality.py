@@ -34,7 +34,6 @@ Thresholds (``GATE``), fixed before any critic was scored:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import mujoco
@@ -55,7 +54,6 @@ from core.store.layout import Run, behavior_path
 GATE = {"ranking_agreement": 0.6, "value_spearman": 0.5, "sensitivity": 1.0}
 PERTURB_STD = 0.3
 RANDOM_ACTIONS = 16
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
