@@ -165,6 +165,49 @@ def test_trajectories_drawn_in_proportion_to_length():
     assert abs(from_second - 0.75) < 0.03
 
 
+def test_end_anchored_windows_match_naive_loop_and_cover_every_step_evenly():
+    data = synthetic_data(lengths=(3, 12, 30), terminated=(True, False, True))
+    flat = FlatData(data, rtg_scale=10.0)
+    w = WindowSampler(flat, 5, torch.Generator().manual_seed(0), anchor="end").sample(6000)
+    for b in range(200):
+        n = int(w.mask[b].sum())
+        v = int(w.states[b, -1, 0])
+        traj, end = v // 100, (v % 100) // 2
+        s, r, m = naive_window(data, traj, end - n + 1, n, 10.0)  # the n steps ending at `end`, then left-padded
+        np.testing.assert_allclose(w.states[b, 5 - n :].numpy(), s)
+        np.testing.assert_allclose(w.rtg[b, 5 - n :].numpy(), r, rtol=1e-6)
+        assert m.all() and not w.mask[b, : 5 - n].any() and w.states[b, : 5 - n].abs().sum() == 0
+        assert n == 5 or end - n + 1 == 0, "only a window reaching back to step 0 is cut short"
+    assert w.mask[:, -1].all(), "the last position is the sampled step: always valid"
+    # the window's last step is uniform over all 45 transitions: each episode's share is its length / 45
+    last = w.states[:, -1, 0].long() // 100
+    shares = torch.bincount(last, minlength=3).float() / len(last)
+    torch.testing.assert_close(shares, torch.tensor([3, 12, 30]) / 45.0, atol=0.02, rtol=0)
+    with pytest.raises(ValueError, match="anchor"):
+        WindowSampler(flat, 5, torch.Generator(), anchor="middle")
+
+
+def test_lr_schedules():
+    from core.training.config import preset
+    from core.training.updates import lr_at
+
+    cos = preset("cpu", warmup_steps=10, pretrain_steps=90, align_steps=10)
+    const = preset("cpu", warmup_steps=10, pretrain_steps=90, align_steps=10, lr_schedule="constant")
+    assert lr_at(4, cos) == lr_at(4, const) == pytest.approx(cos.lr * 5 / 10)  # the same warm-up
+    assert lr_at(99, cos) == pytest.approx(0.1 * cos.lr, rel=1e-2)  # decays to 10% at the last step
+    assert [lr_at(s, const) for s in (10, 50, 99)] == [const.lr] * 3
+
+
+def test_state_encoder_and_activation_options_build_the_asked_layers():
+    torch.manual_seed(0)
+    plain = DecisionTransformer(CFG, 4, 2)
+    d3 = DecisionTransformer(DTConfig(**{**CFG.__dict__, "state_encoder": "mlp", "activation": "relu"}), 4, 2)
+    assert isinstance(plain.embed_state, torch.nn.Linear) and isinstance(plain.blocks[0].mlp[1], torch.nn.GELU)
+    assert isinstance(d3.embed_state[1], torch.nn.ReLU) and isinstance(d3.blocks[0].mlp[1], torch.nn.ReLU)
+    out = d3.eval()(*inputs())
+    assert out.shape == (3, 6, 2) and torch.isfinite(out).all()
+
+
 def test_transitions_skip_truncated_last_step_and_mask_terminals():
     data = synthetic_data(lengths=(3, 4), terminated=(True, False))
     flat = FlatData(data, 1.0)

@@ -60,6 +60,21 @@ def test_three_stages_then_save_load_round_trip(tiny_dataset, tiny_cfg):
     assert not torch.equal(actor(*args), dt_actor(*args)), "the alignment stage changed nothing"
 
 
+def test_ship_weights_picks_raw_or_ema_actor(tiny_dataset, tiny_cfg):
+    from safetensors.torch import load_file
+
+    shipped = {}
+    for which in ("raw", "ema"):
+        cfg = replace(tiny_cfg, ship_weights=which, ema_decay=0.9)
+        res = run_stage("dt", "hopper", "medium", cfg, seed=3, resume=False)
+        state = load_file(str(Run("hopper", "medium", 3).stage_dir("dt") / "state.safetensors"))
+        shipped[which] = load_file(str(res.checkpoint.with_suffix(".safetensors")))
+        source = "actor" if which == "raw" else "ema"
+        for k, v in shipped[which].items():
+            assert torch.equal(v, state[f"{source}.{k}"]), (which, k)
+    assert not all(torch.equal(shipped["raw"][k], shipped["ema"][k]) for k in shipped["raw"])
+
+
 class Interrupt(Exception):
     pass
 

@@ -66,18 +66,29 @@ class FlatData:
 
 
 class WindowSampler:
-    """Windows from trajectories drawn with probability proportional to length, starts uniform."""
+    """K-step windows. ``start``: trajectories drawn with probability proportional to length, starts uniform (a
+    window near an episode's end is cut short). ``end``: a uniform transition, the window ending at it (cut short
+    near an episode's start)."""
 
-    def __init__(self, flat: FlatData, context_len: int, generator: torch.Generator):
-        self.flat, self.K, self.gen = flat, context_len, generator
+    def __init__(self, flat: FlatData, context_len: int, generator: torch.Generator, anchor: str = "start"):
+        if anchor not in ("start", "end"):
+            raise ValueError(f"unknown window anchor {anchor!r}; valid: start, end")
+        self.flat, self.K, self.gen, self.anchor = flat, context_len, generator, anchor
         self.traj_probs = flat.lengths.double() / flat.lengths.sum()
+        self.traj_of = torch.repeat_interleave(torch.arange(len(flat.lengths), device=flat.device), flat.lengths)
 
     def sample(self, batch_size: int) -> Window:
         f, K = self.flat, self.K
-        traj = torch.multinomial(self.traj_probs, batch_size, replacement=True, generator=self.gen)  # (B,)
-        length = f.lengths[traj]
-        start = (torch.rand(batch_size, generator=self.gen, device=f.device) * length).long()  # (B,)
-        n_valid = torch.minimum(length - start, torch.tensor(K, device=f.device))  # (B,)
+        if self.anchor == "start":
+            traj = torch.multinomial(self.traj_probs, batch_size, replacement=True, generator=self.gen)  # (B,)
+            length = f.lengths[traj]
+            start = (torch.rand(batch_size, generator=self.gen, device=f.device) * length).long()  # (B,)
+            n_valid = torch.minimum(length - start, torch.tensor(K, device=f.device))  # (B,)
+        else:
+            end = torch.randint(len(f.rewards), (batch_size,), generator=self.gen, device=f.device)  # flat index
+            traj = self.traj_of[end]
+            n_valid = torch.minimum(end - f.starts[traj] + 1, torch.tensor(K, device=f.device))  # (B,)
+            start = end - f.starts[traj] - n_valid + 1  # step index of the window's first valid step
         pos = torch.arange(K, device=f.device)[None, :]  # (1, K)
         mask = pos >= (K - n_valid)[:, None]  # (B, K) left padding
         offset = (start - (K - n_valid))[:, None] + pos  # step index in the episode

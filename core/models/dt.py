@@ -7,6 +7,7 @@ hidden state of token s_t (it sees R_<=t, s_<=t, a_<t), squashed by tanh.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
@@ -35,6 +36,10 @@ class DTConfig:
     """Dropout on embeddings, attention and MLP outputs."""
     max_timestep: int = 1000
     """Size of the timestep embedding table (episode limit)."""
+    state_encoder: Literal["linear", "mlp"] = "linear"
+    """State token: one linear layer, or linear + ReLU (d3rlpy's vector encoder)."""
+    activation: Literal["gelu", "relu"] = "gelu"
+    """Activation inside each block's MLP (GPT-2: GELU; d3rlpy's DT: ReLU)."""
 
 
 class Dropout(nn.Dropout):
@@ -96,7 +101,7 @@ class Block(nn.Module):
         self.attn = CausalSelfAttention(cfg)
         self.mlp = nn.Sequential(
             nn.Linear(cfg.embed_dim, 4 * cfg.embed_dim),
-            nn.GELU(),
+            nn.GELU() if cfg.activation == "gelu" else nn.ReLU(),
             nn.Linear(4 * cfg.embed_dim, cfg.embed_dim),
             Dropout(cfg.dropout),
         )
@@ -116,7 +121,7 @@ class DecisionTransformer(nn.Module):
         C = cfg.embed_dim
         self.embed_rtg, self.embed_state, self.embed_action = (
             nn.Linear(1, C),
-            nn.Linear(obs_dim, C),
+            nn.Linear(obs_dim, C) if cfg.state_encoder == "linear" else nn.Sequential(nn.Linear(obs_dim, C), nn.ReLU()),
             nn.Linear(act_dim, C),
         )
         self.embed_time = nn.Embedding(cfg.max_timestep, C)

@@ -29,13 +29,21 @@ class TrainConfig:
     grad_clip: float = 1.0
     """Actor gradient-norm clip (paper 15, original DT 0.25)."""
     warmup_steps: int = 500
-    """Linear learning-rate warm-up, then cosine decay to 10% over all actor steps."""
+    """Linear learning-rate warm-up, then the schedule below."""
+    lr_schedule: Literal["cosine", "constant"] = "cosine"
+    """After warm-up: cosine decay to 10% of ``lr`` at the last actor step, or ``lr`` throughout (d3rlpy's DT)."""
     pretrain_steps: int = 6000
     """Behaviour-cloning steps shared by both models (the DT stage's first part)."""
     align_steps: int = 2000
     """Steps after pre-training: BC for the baseline, the alignment stage for Q-ALIGN DT."""
     ema_decay: float = 0.995
-    """EMA of the actor; the EMA weights are the target actor and the shipped model."""
+    """EMA of the actor; the EMA weights are Q-ALIGN's target actor."""
+    ship_weights: Literal["ema", "raw"] = "ema"
+    """Which actor weights the model file holds: the EMA, or the trained weights as they are (d3rlpy)."""
+    window_sampling: Literal["start", "end"] = "start"
+    """``start``: a trajectory drawn in proportion to length, the window starting at a uniform step of it. ``end``:
+    a uniform transition of the whole dataset, the window ending at it (left-padded near an episode's start, as
+    the first steps of a rollout are; d3rlpy's slicer)."""
     critic_steps: int = 10_000
     """SARSA pre-training steps of the twin critic."""
     critic_holdout_every: int = 10

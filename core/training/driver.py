@@ -149,13 +149,14 @@ def actor_stage(
     set_seed(run.seed)
     st = ActorState(cfg, data.obs_dim, data.act_dim, dist)
     per_rank_dropout(run.seed, dist)
-    sampler = WindowSampler(flat, cfg.dt.context_len, gen)
+    sampler = WindowSampler(flat, cfg.dt.context_len, gen, cfg.window_sampling)
     modules, optim = {"actor": st.actor, "ema": st.ema}, {"actor": st.opt}
     path = run.model_path(kind)
 
     def ship(step: int, metrics: dict) -> Path:
+        shipped = st.ema if cfg.ship_weights == "ema" else st.actor
         write = lambda ranks: ckpt.save_model(
-            path, st.ema, model_meta(kind, data, run, cfg, step, metrics, critic) | ranks
+            path, shipped, model_meta(kind, data, run, cfg, step, metrics, critic) | ranks
         )  # noqa: E731
         finish(dist, "actor", (st.actor, st.ema), write)
         return path

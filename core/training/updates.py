@@ -24,9 +24,11 @@ from core.training.distributed import Dist
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
-    """Linear warm-up to ``lr``, then cosine decay to 10% of it at the last actor step."""
+    """Linear warm-up to ``lr``, then constant or cosine decay to 10% of it at the last actor step."""
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
+    if cfg.lr_schedule == "constant":
+        return cfg.lr
     frac = (step - cfg.warmup_steps) / max(1, cfg.total_actor_steps - cfg.warmup_steps)
     return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
 
