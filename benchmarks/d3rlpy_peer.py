@@ -68,7 +68,7 @@ class PeerDT:
     max_timestep: int = MAX_EPISODE_STEPS
     """Size of the timestep embedding."""
 
-    def create(self) -> d3rlpy.algos.DecisionTransformer:
+    def create(self, device: str = "cpu:0") -> d3rlpy.algos.DecisionTransformer:
         return d3rlpy.algos.DecisionTransformerConfig(
             batch_size=self.batch_size,
             context_size=self.context_size,
@@ -85,7 +85,7 @@ class PeerDT:
             # Scales rewards and returns-to-go alike, in training and at inference.
             reward_scaler=d3rlpy.preprocessing.MultiplyRewardScaler(1.0 / RTG_SCALE),
             position_encoding_type=d3rlpy.PositionEncodingType.SIMPLE,
-        ).create(device="cpu:0")
+        ).create(device=device)
 
 
 def dataset_file(task: str, quality: str) -> Path:
@@ -269,6 +269,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--high-factor", type=float, default=1.2, help="top request as a multiple of the data's best")
     p.add_argument("--out", type=Path, default=None, help="output folder (default results/peer/<task>/<dataset>)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.add_argument("--device", default="cpu:0", help="d3rlpy device: cpu:0, or cuda:0 on a GPU machine")
     return p.parse_args(argv)
 
 
@@ -284,7 +285,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     d3rlpy.seed(args.seed)
     cfg = PeerDT()
-    dt = cfg.create()
+    dt = cfg.create(args.device)
     training = train(dt, to_replay_buffer(episodes), args.steps)
     ev = evaluate(dt, args.task, targets, args.episodes)
     result = metrics(targets, ev["returns"], stats)
