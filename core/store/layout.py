@@ -159,6 +159,11 @@ class Run:
         return self.shipped_dir / ("sweep.json" if self.seed == 0 else f"sweep-s{self.seed}.json")
 
     @property
+    def calibration_path(self) -> Path:
+        """The shipped ask-for-an-outcome measurement (``core.calibrate``), beside the sweep it is fitted on."""
+        return self.shipped_dir / ("calibration.json" if self.seed == 0 else f"calibration-s{self.seed}.json")
+
+    @property
     def results_dir(self) -> Path:
         """Evaluation report and figures: results/<task>/<dataset>, with /s<seed> for other training seeds."""
         out = results_root() / self.task / self.dataset_key

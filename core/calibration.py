@@ -1,0 +1,124 @@
+"""Ask for an outcome: from a model's measured alignment sweep, which RTG to request for the return you want.
+
+A return-conditioned model rarely achieves exactly what it is told. Its sweep (requests x episodes, measured on
+evaluation seeds) says what it does achieve; an isotonic (monotone non-decreasing) fit of achieved on requested
+return turns that into a curve we can read both ways:
+
+- ``predict(rtg)``: the return the model is expected to achieve when asked for ``rtg``;
+- ``rtg_for(wanted)``: the smallest request whose predicted return reaches ``wanted`` (linear between the fitted
+  points), and whether ``wanted`` is inside what the model was measured to reach at all.
+
+The fit is only as good as the sweep's spread: outside the swept requests the curve is flat (no extrapolation),
+and a wanted return outside [predicted at the lowest request, predicted at the highest] is unreachable: the
+request is clamped to the end of the curve and the answer says so.
+
+``python -m core.calibrate`` measures it: wanted returns spread over the data's range, on fresh seeds, asked
+once as they are and once through the calibration; it writes ``calibration.json`` beside the shipped sweep.
+
+    cal = Calibration.from_sweep(sweep_json["models"]["dt"]["sweep"])
+    rtg, reachable = cal.rtg_for(2000.0)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+CALIBRATION_SEED = 400_000
+"""Fresh seeds for measuring the calibration: apart from the sweep it is fitted on (100000+), the dashboard's
+quick sweeps (200000+) and the validation seeds (300000+)."""
+
+
+def isotonic(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Pool-adjacent-violators: the non-decreasing step fit of ``y`` on ``x`` minimising weighted squared error.
+    Returns (distinct sorted x, fitted value at each)."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    w = np.ones_like(y) if w is None else np.asarray(w, dtype=np.float64)
+    if len(x) == 0 or len(x) != len(y) or len(w) != len(y):
+        raise ValueError(f"isotonic fit needs equal, non-empty x, y, w; got {len(x)}, {len(y)}, {len(w)}")
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ValueError("isotonic fit needs finite numbers")
+    xs, inverse = np.unique(x, return_inverse=True)  # pool equal x first: one mean per request
+    ws = np.bincount(inverse, weights=w)
+    ys = np.bincount(inverse, weights=w * y) / ws
+    blocks: list[list[float]] = []  # [value, weight, count]
+    for v, wt in zip(ys, ws):
+        blocks.append([v, wt, 1])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            v2, w2, n2 = blocks.pop()
+            v1, w1, n1 = blocks.pop()
+            blocks.append([(v1 * w1 + v2 * w2) / (w1 + w2), w1 + w2, n1 + n2])
+    fitted = np.concatenate([np.full(int(n), v) for v, _, n in blocks])
+    return xs, fitted
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A monotone map between requested RTG and expected achieved return, for one model."""
+
+    requests: tuple[float, ...]
+    """Distinct requested returns of the sweep, increasing."""
+    predicted: tuple[float, ...]
+    """Isotonic fit of the achieved return at each request (non-decreasing)."""
+
+    @classmethod
+    def fit(cls, requested: np.ndarray, achieved: np.ndarray) -> Calibration:
+        """From every episode: ``requested`` (N,) and ``achieved`` (N,), or (targets,) and (targets, episodes)."""
+        requested, achieved = np.asarray(requested, dtype=np.float64), np.asarray(achieved, dtype=np.float64)
+        if achieved.ndim == 2:
+            requested = np.repeat(requested, achieved.shape[1])
+            achieved = achieved.reshape(-1)
+        xs, fitted = isotonic(requested, achieved)
+        return cls(tuple(float(v) for v in xs), tuple(float(v) for v in fitted))
+
+    @classmethod
+    def from_sweep(cls, sweep: dict) -> Calibration:
+        """From a ``sweep.json`` model entry's ``sweep`` (``targets`` and per-target ``returns``)."""
+        return cls.fit(np.asarray(sweep["targets"]), np.asarray(sweep["returns"]))
+
+    @property
+    def reachable(self) -> tuple[float, float]:
+        """The lowest and highest return the model was measured to achieve on average."""
+        return self.predicted[0], self.predicted[-1]
+
+    def predict(self, rtg: float) -> float:
+        """Expected achieved return when asked for ``rtg`` (flat beyond the swept requests)."""
+        return float(np.interp(rtg, self.requests, self.predicted))
+
+    def rtg_for(self, wanted: float) -> tuple[float, bool]:
+        """(RTG to ask for, whether ``wanted`` is reachable). Unreachable: the request at the nearer end of the
+        curve (the lowest request, or the first that reaches the highest predicted return)."""
+        if not np.isfinite(wanted):
+            raise ValueError(f"wanted return must be a finite number, got {wanted!r}")
+        x, y = np.asarray(self.requests), np.asarray(self.predicted)
+        lo, hi = y[0], y[-1]
+        if wanted <= lo:
+            return float(x[0]), bool(np.isclose(wanted, lo))
+        if wanted >= hi:
+            return float(x[int(np.argmax(y >= hi))]), bool(np.isclose(wanted, hi))
+        j = int(np.argmax(y >= wanted))  # first fitted point at or above wanted; y[j - 1] < wanted <= y[j]
+        frac = (wanted - y[j - 1]) / (y[j] - y[j - 1])
+        return float(x[j - 1] + frac * (x[j] - x[j - 1])), True
+
+    def to_dict(self) -> dict:
+        return {"requests": list(self.requests), "predicted": list(self.predicted)}
+
+
+def calibrations_from_sweep_file(path: Path) -> dict[str, Calibration]:
+    """{model kind: Calibration} from a shipped ``sweep.json``."""
+    data = json.loads(Path(path).read_text())
+    return {kind: Calibration.from_sweep(m["sweep"]) for kind, m in data["models"].items()}
+
+
+def wanted_returns(stats: dict, n: int) -> np.ndarray:
+    """``n`` wanted returns evenly spaced over the data's 5th percentile to its best episode."""
+    return np.linspace(stats["p5"], stats["max"], n)
+
+
+def summarise(wanted: np.ndarray, returns: np.ndarray) -> dict:
+    """Mean |wanted - achieved| over every episode, per wanted return and in all."""
+    err = np.abs(returns - wanted[:, None])
+    return {"mean_abs_error": float(err.mean()), "per_wanted": err.mean(axis=1).tolist(), "returns": returns.tolist()}

@@ -1,0 +1,82 @@
+import itertools
+import json
+
+import numpy as np
+import pytest
+
+from core.calibration import Calibration, isotonic
+from core.store.layout import Run
+
+
+def brute_force_isotonic(y: np.ndarray) -> np.ndarray:
+    """The best non-decreasing fit by search over how the points group into constant runs (small n only)."""
+    n, best, best_err = len(y), None, np.inf
+    for cuts in itertools.product([0, 1], repeat=n - 1):
+        groups = np.split(np.arange(n), [i + 1 for i, c in enumerate(cuts) if c])
+        fit = np.concatenate([np.full(len(g), y[g].mean()) for g in groups])
+        if np.all(np.diff(fit) >= -1e-12) and (err := ((fit - y) ** 2).sum()) < best_err:
+            best, best_err = fit, err
+    return best
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_isotonic_is_the_best_monotone_fit(seed):
+    y = np.random.default_rng(seed).normal(size=7).cumsum() * np.random.default_rng(seed + 9).choice([-1, 1])
+    xs, fit = isotonic(np.arange(7.0), y)
+    np.testing.assert_allclose(fit, brute_force_isotonic(y), atol=1e-9)
+    assert np.all(np.diff(fit) >= 0)
+
+
+def test_isotonic_pools_repeated_requests_and_rejects_bad_input():
+    xs, fit = isotonic(np.array([1.0, 1.0, 2.0, 3.0]), np.array([0.0, 2.0, 0.5, 4.0]))
+    np.testing.assert_allclose(xs, [1, 2, 3])
+    np.testing.assert_allclose(fit, [2.5 / 3, 2.5 / 3, 4.0])  # x=1: mean 1.0 of two episodes; pooled with 0.5
+    with pytest.raises(ValueError, match="finite"):
+        isotonic(np.array([1.0, 2.0]), np.array([np.nan, 1.0]))
+    with pytest.raises(ValueError, match="equal"):
+        isotonic(np.array([1.0]), np.array([1.0, 2.0]))
+
+
+def test_rtg_for_inverts_predict_inside_and_flags_what_cannot_be_reached():
+    # a model that achieves 80% of the request up to 1,000, then flattens at 800 (and dips: noise)
+    requested = np.array([200.0, 400.0, 600.0, 800.0, 1000.0, 1200.0, 1400.0])
+    achieved = np.array([[160, 160], [320, 320], [480, 480], [640, 640], [800, 800], [790, 790], [810, 810]])
+    cal = Calibration.fit(requested, achieved)
+    assert cal.predicted == (160.0, 320.0, 480.0, 640.0, 795.0, 795.0, 810.0)  # the dip pooled away
+    assert cal.reachable == (160.0, 810.0)
+    for wanted in (200.0, 500.0, 600.0):
+        rtg, ok = cal.rtg_for(wanted)
+        assert ok and cal.predict(rtg) == pytest.approx(wanted)
+        assert rtg == pytest.approx(wanted / 0.8)
+    rtg, ok = cal.rtg_for(2000.0)  # beyond the best it was measured to do: ask for what reaches its best
+    assert not ok and rtg == 1400.0 and cal.predict(rtg) == 810.0
+    rtg, ok = cal.rtg_for(795.0)  # a flat stretch: the lowest request that reaches it
+    assert ok and rtg == pytest.approx(1000.0)
+    rtg, ok = cal.rtg_for(50.0)
+    assert not ok and rtg == 200.0
+    with pytest.raises(ValueError, match="finite"):
+        cal.rtg_for(float("nan"))
+
+
+def test_from_sweep_reads_a_shipped_sweep(tiny_models):
+    data = json.loads(Run("hopper", "medium").sweep_path.read_text())
+    for kind, m in data["models"].items():
+        cal = Calibration.from_sweep(m["sweep"])
+        assert len(cal.requests) == len(m["sweep"]["targets"])
+        assert np.all(np.diff(cal.predicted) >= 0), kind
+
+
+def test_calibrate_cli_measures_both_ways_and_ships(writable_models, roots):
+    from core.calibrate import CalibrateConfig, main
+
+    res = main(CalibrateConfig(task="Hopper", dataset="medium", n_wanted=3, episodes=1, ship=True))
+    shipped = json.loads(Run("hopper", "medium").calibration_path.read_text())
+    assert shipped == json.loads((Run("hopper", "medium").results_dir / "calibration.json").read_text()) == res
+    for m in res["models"].values():
+        assert len(m["asked_rtg"]) == len(m["wanted"]) == 3
+        for way in ("with", "without"):
+            got = np.array(m[way]["returns"])
+            assert got.shape == (3, 1)
+            assert m[way]["mean_abs_error"] == pytest.approx(np.abs(got - np.array(m["wanted"])[:, None]).mean())
+    with pytest.raises(ValueError, match="no sweep"):
+        main(CalibrateConfig(task="hopper", dataset="medium", models="qalign,nope", n_wanted=3, episodes=1))
