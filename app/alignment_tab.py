@@ -32,13 +32,34 @@ def metrics_table(models: dict) -> str:
     return "\n".join(rows)
 
 
+def calibration_table(task: str, dataset: str) -> str:
+    """Ask for an outcome, measured (``python -m core.calibrate``): mean |wanted - achieved| without and with."""
+    data = catalog.calibration_measurement(task, dataset)
+    if data is None:
+        return f"\n\nAsk for an outcome: not measured for {task}/{dataset} yet (`python -m core.calibrate --ship`)."
+    rows = [
+        "\n\n**Ask for an outcome**: mean |wanted - achieved| return on fresh seeds",
+        "",
+        "| model | asked the wanted return | asked through the calibration | measured reach |",
+        "|---|---|---|---|",
+    ]
+    for kind, m in data["models"].items():
+        lo, hi = m["reachable"]
+        rows.append(
+            f"| {catalog.MODEL_NAMES[kind]} | {m['without']['mean_abs_error']:,.0f} | {m['with']['mean_abs_error']:,.0f} "
+            f"| {lo:,.0f} to {hi:,.0f} |"
+        )
+    return "\n".join(rows) + f"\n\n{data.get('how', '')}"
+
+
 def show_precomputed(task: str, dataset: str):
     data = catalog.precomputed_sweep(task, dataset)
     if data is None:
         return None, f"No precomputed sweep shipped for {task}/{dataset}: use the button below."
     stats = catalog.return_stats(task, dataset)
     note = f"\n\n{data.get('how', '')}"
-    return alignment_figure(data["models"], stats, f"{task} / {dataset}"), metrics_table(data["models"]) + note
+    table = metrics_table(data["models"]) + note + calibration_table(task, dataset)
+    return alignment_figure(data["models"], stats, f"{task} / {dataset}"), table
 
 
 def quick_sweep(task: str, dataset: str, n_targets, episodes, progress=gr.Progress()):  # noqa: B008  (the Gradio idiom)

@@ -10,6 +10,7 @@ import gradio as gr
 
 from app.validate import one_of
 from core import plots
+from core.calibration import Calibration
 from core.envs import get_task
 from core.policy import ReturnConditionedPolicy
 from core.store.checkpoint import load_model
@@ -67,6 +68,25 @@ def return_stats(task: str, dataset: str) -> dict:
         if p.exists():
             return json.loads(p.read_text())["return_stats"]
     raise FileNotFoundError(f"no checkpoint for {task}/{dataset}")
+
+
+def calibrations(task: str, dataset: str) -> dict[str, Calibration]:
+    """{kind: Calibration} fitted on the shipped sweep (empty when none is shipped)."""
+    return dict(_calibrations(task, dataset))
+
+
+@lru_cache(maxsize=32)
+def _calibrations(task: str, dataset: str) -> tuple[tuple[str, Calibration], ...]:
+    sweep = precomputed_sweep(task, dataset)
+    if sweep is None:
+        return ()
+    return tuple((kind, Calibration.from_sweep(m["sweep"])) for kind, m in sweep["models"].items())
+
+
+def calibration_measurement(task: str, dataset: str) -> dict | None:
+    """What ``python -m core.calibrate --ship`` measured for the pair (calibration.json), if shipped."""
+    p = Run(task, dataset).calibration_path
+    return json.loads(p.read_text()) if p.exists() else None
 
 
 def precomputed_sweep(task: str, dataset: str) -> dict | None:

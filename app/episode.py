@@ -29,6 +29,9 @@ from core.video import write_episode
 FRAME_SIZE = 320  # px per model in the MP4; software rendering measured ~2x faster than 480
 MAX_SPEED = 15.0
 PACES = {"real time": 1.0, "2x": 2.0, "4x": 4.0}
+ASK_RTG, ASK_OUTCOME = "Return-to-go (what the model is told)", "Outcome (the return you want)"
+ASKS = (ASK_RTG, ASK_OUTCOME)
+GREY = "#8a9099"
 HEARTBEAT_S = 1.0  # a running episode's handler wakes this often, so Gradio can cancel it if the viewer left
 MAX_SEED = 2**31 - 1
 log = logging.getLogger(__name__)
@@ -80,7 +83,7 @@ def trace_figure(trace: dict, mode: str, target_label: str) -> go.Figure:
     return fig
 
 
-def summary_markdown(task: str, mode: str, target: float, stats: dict) -> str:
+def summary_markdown(task: str, mode: str, target: float, stats: dict, outcome: bool = False) -> str:
     spec = get_task(task)
     rows = []
     for kind, s in stats.items():
@@ -95,7 +98,8 @@ def summary_markdown(task: str, mode: str, target: float, stats: dict) -> str:
                 f"| {name} | {target:.2f} m/s | {s['mean_speed']:.2f} m/s | {s['mean_speed'] - target:+.2f} | {s['return']:,.0f} |"
             )
     head = (
-        "| model | requested return | achieved | error | D4RL-normalised score |\n|---|---|---|---|---|"
+        f"| model | {'wanted' if outcome else 'requested'} return | achieved | error | D4RL-normalised score |\n"
+        "|---|---|---|---|---|"
         if mode == "return"
         else "| model | target speed | mean speed | error | return |\n|---|---|---|---|---|"
     )
@@ -107,7 +111,56 @@ def view_value(ep: Episode) -> str:
     return json.dumps({"id": ep.id, "stream": f"live/stream/{ep.id}"})
 
 
-def request_for(task, dataset, choice, target, seed, pace, mode: str) -> tuple[EpisodeRequest, str, float]:
+def outcome_asks(task: str, dataset: str, kinds: list[str], ask) -> dict | None:
+    """None for plain RTG requests; for outcome requests each model's calibration (a gr.Error when the pair
+    ships no sweep to calibrate on)."""
+    if one_of(ask if ask is not None else ASK_RTG, "Ask for", list(ASKS)) == ASK_RTG:
+        return None
+    cals = catalog.calibrations(task, dataset)
+    if not all(k in cals for k in kinds):
+        raise gr.Error(
+            f"no measured sweep ships for {task}/{dataset}, so there is nothing to calibrate an outcome on; "
+            "ask for a return-to-go instead"
+        )
+    return {k: cals[k] for k in kinds}
+
+
+def prediction_markdown(task, dataset, choice, target, ask) -> str:
+    """Under the slider: what each model is expected to achieve (from its measured sweep), the RTG an outcome
+    request sends it, and, greyed out, a wanted return beyond what it was measured to reach."""
+    try:
+        task, dataset, shipped = catalog.checked_pair(task, dataset)
+        kinds = [k for k in model_kinds(choice) if k in shipped]
+        value = number(target, "Requested return", 0.0, float("inf"))
+        ask = one_of(ask if ask is not None else ASK_RTG, "Ask for", list(ASKS))
+    except gr.Error:
+        return ""
+    cals = catalog.calibrations(task, dataset)
+    if not cals:
+        return f"No measured sweep ships for {task}/{dataset}: no prediction."
+    lines = []
+    for kind in kinds:
+        name, cal = catalog.MODEL_NAMES[kind], cals.get(kind)
+        if cal is None:
+            continue
+        lo, hi = cal.reachable
+        if ask == ASK_RTG:
+            lines.append(
+                f"**{name}**: expected to achieve about {cal.predict(value):,.0f} (measured range {lo:,.0f} to {hi:,.0f})"
+            )
+            continue
+        rtg, ok = cal.rtg_for(value)
+        if ok:
+            lines.append(f"**{name}**: asked for RTG {rtg:,.0f}, expected to achieve about {cal.predict(rtg):,.0f}")
+        else:
+            lines.append(
+                f'<span style="color:{GREY}">**{name}**: {value:,.0f} is out of its measured reach '
+                f"({lo:,.0f} to {hi:,.0f}); asked for RTG {rtg:,.0f}, expected about {cal.predict(rtg):,.0f}</span>"
+            )
+    return "<br>".join(lines)
+
+
+def request_for(task, dataset, choice, target, seed, pace, mode: str, ask=None) -> tuple[EpisodeRequest, str, float]:
     """A checked request, the target's field name and its maximum; a gr.Error names any bad field."""
     task, dataset, shipped = catalog.checked_pair(task, dataset)
     kinds = model_kinds(choice)
@@ -115,6 +168,7 @@ def request_for(task, dataset, choice, target, seed, pace, mode: str) -> tuple[E
     if missing:
         raise gr.Error(f"no {', '.join(missing)} checkpoint for {task}/{dataset}")
     name, hi = target_range(task, dataset, mode)
+    outcome = outcome_asks(task, dataset, kinds, ask) if mode == "return" else None
     request = EpisodeRequest(
         task=task,
         models={k: str(catalog.model_path(task, dataset, k)) for k in kinds},
@@ -122,15 +176,16 @@ def request_for(task, dataset, choice, target, seed, pace, mode: str) -> tuple[E
         target=number(target, name, 0.0, hi),
         seed=int(number(seed, "Episode seed", 0, MAX_SEED, whole=True)),
         pace=PACES[one_of(pace, "Pace", list(PACES))],
+        outcome=outcome,
     )
     return request, name, hi
 
 
-def run_episode(engine: LiveEngine, task, dataset, choice, target, seed, pace, mode: str, session):
+def run_episode(engine: LiveEngine, task, dataset, choice, target, seed, pace, mode: str, session, ask=None):
     """Generator: (view, plot, summary, session). Starts the episode and hands the page its stream at once;
     when the episode ends, the trace plot and the summary."""
     session = session if isinstance(session, LiveSession) else LiveSession()
-    request, name, hi = request_for(task, dataset, choice, target, seed, pace, mode)
+    request, name, hi = request_for(task, dataset, choice, target, seed, pace, mode, ask)
     if session.episode is not None:
         engine.stop(session.episode.id)  # one episode per viewer: a new run replaces the old one
     try:
@@ -154,12 +209,12 @@ def run_episode(engine: LiveEngine, task, dataset, choice, target, seed, pace, m
         raise gr.Error(f"the episode failed: {ep.message}")
     trace = EpisodeTrace.of(ep.records)
     final_target = ep.records[-1].target
-    summary = summary_markdown(request.task, mode, final_target, trace.summary())
+    summary = summary_markdown(request.task, mode, final_target, trace.summary(), request.outcome is not None)
     if ep.status == "stopped":
         summary = f"Stopped at step {ep.records[-1].t}.\n\n" + summary
     yield (
         view_value(ep),
-        trace_figure(trace.to_dict(), mode, "requested"),
+        trace_figure(trace.to_dict(), mode, "wanted" if request.outcome else "requested"),
         summary,
         session,
     )  # same id: the page keeps it

@@ -59,7 +59,11 @@ def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]], engine
                     list(episode.PACES), value="real time", label="Pace", info=text.PACE_HELP, elem_id=f"pace-{mode}"
                 )
             with gr.Column(scale=2, min_width=320):
+                ask = None
                 if mode == "return":
+                    ask = gr.Radio(
+                        list(episode.ASKS), value=episode.ASK_RTG, label="Ask for", info=text.ASK_HELP, elem_id="ask"
+                    )
                     target = gr.Slider(
                         0,
                         round(2 * stats["max"]),
@@ -78,6 +82,16 @@ def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]], engine
                         label="Target speed (m/s)",
                         info=text.VELOCITY_HELP,
                         elem_id=f"target-{mode}",
+                    )
+                prediction = None
+                if mode == "return":
+                    prediction = gr.Markdown(
+                        episode.prediction_markdown(
+                            task0, ds0, catalog.CHOICE_BOTH, round(stats["max"]), episode.ASK_RTG
+                        )
+                        if ds0
+                        else "",
+                        elem_id="prediction",
                     )
                 seed = gr.Number(value=0, precision=0, label="Episode seed (same start for both models)")
                 with gr.Row():
@@ -111,12 +125,23 @@ def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]], engine
 
         task.change(on_task, task, [dataset, target], api_name=f"{mode}_task_changed")
 
-        def run_fn(t, d, c, tgt, sd, pc, sess):
-            yield from episode.run_episode(engine, t, d, c, tgt, sd, pc, mode, sess)
+        def run_fn(t, d, c, tgt, sd, pc, sess, a=None):
+            yield from episode.run_episode(engine, t, d, c, tgt, sd, pc, mode, sess, a)
+
+        if prediction is not None:
+            for source in (target, ask, choice, dataset):
+                source.change(
+                    episode.prediction_markdown,
+                    [task, dataset, choice, target, ask],
+                    prediction,
+                    queue=False,
+                    preprocess=False,
+                    api_visibility="private",
+                )
 
         run.click(
             run_fn,
-            [task, dataset, choice, target, seed, pace, session],
+            [task, dataset, choice, target, seed, pace, session] + ([ask] if ask is not None else []),
             [view, plot, summary, session],
             api_name=f"run_{mode}",
             preprocess=False,  # app.validate names a bad field instead of a generic preprocessing error

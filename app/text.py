@@ -20,6 +20,10 @@ RETURN_HELP = (
     "Requested return for the whole episode. The shaded band on the Alignment tab is the "
     "range of returns in the training data; the slider goes to twice its best episode."
 )
+ASK_HELP = (
+    "Return-to-go: the slider is the RTG the model is told. Outcome: the slider is the return you want, and each "
+    "model is told the RTG its measured sweep says reaches it (greyed out below when it never reached that much)."
+)
 VELOCITY_HELP = (
     "Target forward speed in m/s. The request is turned into an RTG "
     "(reward per step at that speed x steps left); move the slider while the episode runs "

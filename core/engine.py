@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from core import scene
+from core.calibration import Calibration
 from core.envs import TaskSpec, get_task
 from core.policy import ReturnConditionedPolicy
 
@@ -74,6 +75,16 @@ class EpisodeRequest:
     pace: float = 1.0
     """Simulated seconds per wall-clock second; 0 runs as fast as the engine can."""
     max_steps: int | None = None
+    outcome: dict[str, Calibration] | None = None
+    """Return mode, ask for an outcome: ``target`` is the return wanted, and model ``kind`` is asked for the RTG its
+    calibration says reaches it (``outcome[kind].rtg_for(target)``). Models without an entry are asked for
+    ``target`` itself."""
+
+    def asked(self, kind: str, target: float) -> float:
+        """The total return model ``kind`` is asked for when the viewer's target is ``target``."""
+        if self.mode == "return" and self.outcome and kind in self.outcome:
+            return self.outcome[kind].rtg_for(target)[0]
+        return target
 
 
 @dataclass
@@ -264,8 +275,8 @@ class LiveEngine:
                 env = self._take_env(task)
                 obs, _ = env.reset(seed=request.seed)
                 lanes.append(_Lane(kind, group, env, obs, ids))
-            rtg0 = max(rtg_for(request.mode, request.target, task, 0.0, 0), 0.0)
             for lane in lanes:
+                rtg0 = max(rtg_for(request.mode, request.asked(lane.kind, request.target), task, 0.0, 0), 0.0)
                 lane.rtg0 = float(lane.group.policy.clamp_targets(np.array([rtg0]))[0])  # what the policy will hold
                 _record_state(lane)
             episode.records.append(
@@ -480,7 +491,7 @@ class LiveEngine:
         req, task = run.episode.request, run.episode.task
         for lane in run.lanes:
             if not lane.done:
-                rtg = rtg_for(req.mode, run.target, task, lane.ret, run.t)
+                rtg = rtg_for(req.mode, req.asked(lane.kind, run.target), task, lane.ret, run.t)
                 lane.group.policy.set_rtg(np.array([rtg]), index=np.array([lane.row]))
 
     def _finish(self, run: _Run, status: str, message: str) -> None:

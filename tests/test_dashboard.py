@@ -91,6 +91,14 @@ def test_api_return_episode_stream_summary_and_video(app_url):
         assert frames[0].shape[1] == 2 * frames[0].shape[0] and min(f.mean() for f in frames) > 10
 
 
+def test_api_asks_for_an_outcome(app_url):
+    c = client(app_url)
+    _, plot, summary = c.predict(
+        "hopper", "medium", "Decision Transformer", 12, 3, "4x", "Outcome (the return you want)", api_name="/run_return"
+    )
+    assert "wanted return" in summary and json.loads(plot["plot"])["data"][0]["name"] == "wanted"
+
+
 def test_api_velocity_episode(app_url):
     c = client(app_url)
     _, _, summary = c.predict("hopper", "medium", "Q-ALIGN DT", 1.0, 0, "4x", api_name="/run_velocity")
@@ -249,4 +257,9 @@ def test_browser_draws_the_episode_follows_the_slider_and_downloads_the_video(ap
         with page.expect_download(timeout=60_000) as download:
             page.locator("#video-velocity a[download]").first.click(timeout=60_000)
         assert Path(download.value.path()).stat().st_size > 1000
+        # ask for an outcome: the line under the slider says which RTG each model will be asked for
+        page.get_by_role("tab", name="Target return").click()
+        page.locator("#prediction", has_text="expected to achieve about").wait_for(timeout=30_000)
+        page.locator("#ask label", has_text="Outcome").click()
+        page.locator("#prediction", has_text="asked for RTG").wait_for(timeout=30_000)
         browser.close()

@@ -133,6 +133,27 @@ def test_a_retarget_acts_on_the_next_step_of_that_episode_only(engine, paths):
     assert b.records[4].lanes["dt"].rtg == pytest.approx(start - sum(r.lanes["dt"].reward for r in b.records[1:5]))
 
 
+def test_asking_for_an_outcome_asks_each_model_for_its_calibrated_rtg(engine, paths):
+    """Q-ALIGN DT's calibration says it achieves half of what it is asked; DT has none (asked the target itself)."""
+    from core.calibration import Calibration
+
+    half = Calibration.fit(np.array([0.0, 100.0]), np.array([0.0, 50.0]))
+    req = EpisodeRequest("hopper", paths["hopper"], target=20.0, pace=0, max_steps=6, outcome={"qalign": half})
+    ep = engine.submit(req)
+    assert ep.records[0].lanes["qalign"].rtg == pytest.approx(40.0)
+    dt_policy = ReturnConditionedPolicy.load(paths["hopper"]["dt"])
+    assert ep.records[0].lanes["dt"].rtg == pytest.approx(float(dt_policy.clamp_targets(np.array([20.0]))[0]))
+    assert ep.records[0].target == 20.0  # the record keeps what the viewer wants
+    for _ in range(2):
+        engine.tick()
+    assert engine.retarget(ep.id, 30.0)
+    engine.tick()
+    lane = ep.records[3].lanes["qalign"]
+    got = sum(r.lanes["qalign"].reward for r in ep.records[1:4])
+    assert lane.rtg == pytest.approx(60.0 - got, rel=1e-4)  # re-anchored: asked 60 in all, minus what it earned
+    assert ep.records[3].target == 30.0
+
+
 def test_one_viewers_stop_bad_input_or_crash_leaves_the_others_running(engine, paths):
     ok = engine.submit(EpisodeRequest("halfcheetah", paths["halfcheetah"], target=10.0, pace=0, max_steps=6))
     stopped = engine.submit(EpisodeRequest("halfcheetah", paths["halfcheetah"], target=10.0, pace=0, max_steps=6))
