@@ -206,6 +206,10 @@ def test_state_encoder_and_activation_options_build_the_asked_layers():
     assert isinstance(d3.embed_state[1], torch.nn.ReLU) and isinstance(d3.blocks[0].mlp[1], torch.nn.ReLU)
     out = d3.eval()(*inputs())
     assert out.shape == (3, 6, 2) and torch.isfinite(out).all()
+    gpt2 = DecisionTransformer(DTConfig(**{**CFG.__dict__, "init": "gpt2"}), 4, 2)
+    assert plain.embed_time.weight.std() > 0.5 and abs(gpt2.embed_time.weight.std().item() - 0.02) < 0.002
+    assert gpt2.blocks[0].mlp[0].weight.std() < 0.025 and not gpt2.blocks[0].mlp[0].bias.any()
+    assert gpt2.embed_rtg.weight.abs().max() > 0.1  # input layers keep PyTorch's defaults
 
 
 def test_transitions_skip_truncated_last_step_and_mask_terminals():

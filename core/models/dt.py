@@ -40,6 +40,11 @@ class DTConfig:
     """State token: one linear layer, or linear + ReLU (d3rlpy's vector encoder)."""
     activation: Literal["gelu", "relu"] = "gelu"
     """Activation inside each block's MLP (GPT-2: GELU; d3rlpy's DT: ReLU)."""
+    init: Literal["torch", "gpt2"] = "torch"
+    """Initial weights. ``torch``: PyTorch's defaults (the timestep embedding N(0, 1)). ``gpt2``: the timestep
+    embedding and the transformer blocks N(0, 0.02) with zero biases (GPT-2, the original DT and d3rlpy), so at
+    the start the timestep adds little to the RTG, state and action tokens; the input and output layers keep
+    PyTorch's defaults, as in d3rlpy."""
 
 
 class Dropout(nn.Dropout):
@@ -112,6 +117,13 @@ class Block(nn.Module):
         return x + self.mlp(self.ln2(x))
 
 
+def _gpt2_init(module: nn.Module) -> None:
+    if isinstance(module, nn.Linear | nn.Embedding):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+
 class DecisionTransformer(nn.Module):
     """pi(a_t | R_<=t, s_<=t, a_<t). Inputs are already normalised: states by dataset stats, RTG by scale."""
 
@@ -130,6 +142,9 @@ class DecisionTransformer(nn.Module):
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
         self.ln_f = nn.LayerNorm(C)
         self.action_head = nn.Linear(C, act_dim)
+        if cfg.init == "gpt2":
+            for module in (self.embed_time, *self.blocks):
+                module.apply(_gpt2_init)
         causal = torch.tril(torch.ones(3 * cfg.context_len, 3 * cfg.context_len, dtype=torch.bool))
         self.register_buffer("causal", causal, persistent=False)
 
