@@ -72,6 +72,13 @@ def trace_figure(trace: dict, mode: str, target_label: str) -> go.Figure:
     for kind, name in catalog.MODEL_NAMES.items():
         if f"{kind}:{key}" in trace:
             fig.add_trace(go.Scatter(x=x, y=trace[f"{kind}:{key}"], name=name, line={"color": COLORS[kind]}))
+        if mode == "return" and f"{kind}:q" in trace:  # the critic's view: its value of each action taken
+            q = trace[f"{kind}:q"]
+            fig.add_trace(
+                go.Scatter(
+                    x=x[: len(q)], y=q, name=f"{name}: critic Q(s, a)", line={"color": COLORS[kind], "dash": "dash"}
+                )
+            )
     fig.update_layout(
         xaxis_title="step",
         yaxis_title=unit,

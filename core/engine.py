@@ -24,6 +24,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -32,7 +33,10 @@ import torch
 from core import scene
 from core.calibration import Calibration
 from core.envs import TaskSpec, get_task
+from core.models.critic import TwinCritic
 from core.policy import ReturnConditionedPolicy
+from core.store.checkpoint import load_critic
+from core.store.layout import critic_beside
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +104,9 @@ class LaneStep:
     rtg: float
     """Remaining return the policy is asked for (raw units)."""
     done: bool
+    q: float | None = None
+    """The model's critic on the action it took at this step, min_i Q_i(s, a) (raw return units, discounted);
+    None for a model that ships no critic."""
 
 
 @dataclass
@@ -134,6 +141,8 @@ class Episode:
         """Seconds the episode fell behind its pace (0 when the engine kept up)."""
         self.wall_s = 0.0
         """Wall-clock seconds from its first step being due to its end."""
+        self.critics: set[str] = set()
+        """The model kinds that ship a critic: their steps carry its value of the action taken (``LaneStep.q``)."""
 
     @property
     def kinds(self) -> list[str]:
@@ -177,8 +186,18 @@ class _Lane:
 class _Group:
     """One checkpoint's batched policy; row i of the policy belongs to ``lanes[i]``."""
 
-    def __init__(self, policy: ReturnConditionedPolicy):
-        self.policy, self.lanes = policy, []
+    def __init__(self, policy: ReturnConditionedPolicy, critic: TwinCritic | None = None):
+        self.policy, self.lanes, self.critic = policy, [], critic
+
+    def values(self, lanes: list[_Lane], actions: np.ndarray) -> np.ndarray | None:
+        """The critic's min_i Q_i(s, a) for each lane's state and action, or None without a critic."""
+        if self.critic is None:
+            return None
+        p = self.policy
+        states = (torch.as_tensor(np.stack([lane.obs for lane in lanes]), dtype=torch.float32) - p.obs_mean) / p.obs_std
+        with torch.inference_mode():
+            q = self.critic(states, torch.as_tensor(actions, dtype=torch.float32))
+        return q.min(dim=0).values.numpy()
 
     def add(self, lane: _Lane, rtg: float) -> None:
         lane.row = int(self.policy.add(lane.obs[None], np.array([rtg]))[0])
@@ -270,6 +289,7 @@ class LiveEngine:
             groups = {kind: self._group(path) for kind, path in request.models.items()}
             desc, ids = self._scene(task)
             episode = Episode(request, task, desc)
+            episode.critics = {kind for kind, group in groups.items() if group.critic is not None}
             lanes = []
             for kind, group in groups.items():
                 env = self._take_env(task)
@@ -449,6 +469,7 @@ class LiveEngine:
         try:
             actions = group.act(lanes)
             self.forwards += 1
+            values = group.values(lanes, actions)
         except Exception as err:  # noqa: BLE001
             failed.update({owner[lane]: f"policy failed: {err}" for lane in lanes})
             return {}
@@ -463,9 +484,10 @@ class LiveEngine:
             lane.obs, lane.ret, lane.done = obs, lane.ret + float(reward), bool(term or trunc)
             rewards[i], speeds[i] = reward, info.get("x_velocity", 0.0)
         rtgs = group.observe(lanes, rewards)
+        qs = [None] * len(lanes) if values is None else [float(q) for q in values]
         return {
-            lane: (float(r), float(v), float(g))
-            for lane, r, v, g in zip(lanes, rewards, speeds, rtgs)
+            lane: (float(r), float(v), float(g), q)
+            for lane, r, v, g, q in zip(lanes, rewards, speeds, rtgs, qs)
             if owner[lane] not in failed
         }
 
@@ -519,8 +541,11 @@ class LiveEngine:
             policy = self._load(str(path))  # outside the lock: loading takes tens of ms
             if self.cfg.compile:
                 policy.compile()
+            critic = None
+            if critic_beside(Path(path)).with_suffix(".json").exists():  # the critic's view
+                critic = load_critic(critic_beside(Path(path)))[0].eval()
             with self._lock:
-                group = self._groups.setdefault(str(path), _Group(policy))
+                group = self._groups.setdefault(str(path), _Group(policy, critic))
         return group
 
     def _scene(self, task: TaskSpec) -> tuple[dict, np.ndarray]:
@@ -572,5 +597,6 @@ def _record_state(lane: _Lane) -> None:
     lane.qvel.append(data.qvel.copy())
 
 
-def _lane_step(lane: _Lane, reward: float, speed: float, rtg: float) -> LaneStep:
-    return LaneStep(scene.planar_poses(lane.env.unwrapped.data, lane.geoms), lane.ret, reward, speed, rtg, lane.done)
+def _lane_step(lane: _Lane, reward: float, speed: float, rtg: float, q: float | None = None) -> LaneStep:
+    pose = scene.planar_poses(lane.env.unwrapped.data, lane.geoms)
+    return LaneStep(pose, lane.ret, reward, speed, rtg, lane.done, q)

@@ -2,10 +2,11 @@
 once, then batches of steps, then how it ended), and the per-step numbers that the dashboard's plot and
 summary and the MP4 overlay read back.
 
-    scene  {"id", "task", "mode", "dt", "pace", "limit", "lanes": [{"kind", "name", "color"}],
+    scene  {"id", "task", "mode", "dt", "pace", "limit", "lanes": [{"kind", "name", "color", "critic": ships one}],
             "geoms": [{"type", "size", "rgba"}], "focus", "floor"}
     steps  {"steps": [{"t", "w": seconds after the start it is due on screen, "g": target,
-                       "l": [{"p": [x, z, angle] * geoms or null once ended, "r": return, "v": speed, "d": 0/1}]}]}
+                       "l": [{"p": [x, z, angle] * geoms or null once ended, "r": return, "v": speed, "d": 0/1,
+                              "q": the critic's value of the action taken (only for a lane whose model ships one)}]}]}
     end    {"status", "message", "steps", "wall_s", "slip_s": seconds behind its pace, "summary": {kind: {...}}}
 """
 
@@ -24,7 +25,10 @@ DECIMALS = 3  # metres and radians: 1 mm / 1 mrad is far below a pixel at any si
 
 
 def scene_message(ep: Episode) -> dict:
-    lanes = [{"kind": k, "name": MODEL_NAMES.get(k, k), "color": COLORS.get(k, "#444444")} for k in ep.kinds]
+    lanes = [
+        {"kind": k, "name": MODEL_NAMES.get(k, k), "color": COLORS.get(k, "#444444"), "critic": k in ep.critics}
+        for k in ep.kinds
+    ]
     req = ep.request
     return {
         "id": ep.id,
@@ -40,7 +44,10 @@ def scene_message(ep: Episode) -> dict:
 
 def _lane(s) -> dict:
     pose = None if s.pose is None else np.round(s.pose.astype(np.float64), DECIMALS).ravel().tolist()
-    return {"p": pose, "r": round(s.ret, 2), "v": round(s.speed, 3), "d": int(s.done)}
+    out = {"p": pose, "r": round(s.ret, 2), "v": round(s.speed, 3), "d": int(s.done)}
+    if s.q is not None:
+        out["q"] = round(s.q, 2)
+    return out
 
 
 def steps_message(records: list[StepRecord]) -> dict:
@@ -73,7 +80,7 @@ class EpisodeTrace:
     t: list[int] = field(default_factory=list)
     target: list[float] = field(default_factory=list)
     series: dict[str, list[float]] = field(default_factory=dict)
-    """``<kind>:return`` and ``<kind>:speed`` per step."""
+    """``<kind>:return`` and ``<kind>:speed`` per step; ``<kind>:q`` for a model that ships a critic."""
     last: dict[str, dict] = field(default_factory=dict)
     """Each model's numbers at its last step."""
     alive_speeds: dict[str, list[float]] = field(default_factory=dict)
@@ -92,6 +99,8 @@ class EpisodeTrace:
         for kind, s in record.lanes.items():
             self.series.setdefault(f"{kind}:return", []).append(s.ret)
             self.series.setdefault(f"{kind}:speed", []).append(s.speed)
+            if s.q is not None:
+                self.series.setdefault(f"{kind}:q", []).append(s.q)
             if s.pose is not None:  # the step was taken (not a model that had already ended)
                 self.alive_speeds.setdefault(kind, []).append(s.speed)
                 self.last[kind] = {"reward": s.reward, "speed": s.speed, "return": s.ret, "rtg": s.rtg, "done": s.done}

@@ -246,6 +246,7 @@ def test_browser_draws_the_episode_follows_the_slider_and_downloads_the_video(ap
         speed.fill("3")
         speed.dispatch_event("change")
         page.wait_for_function("window.qdtLive.views.velocity.trace.target.includes(3)", timeout=15_000)
+        assert page.evaluate("window.qdtLive.views.velocity.trace.q.qalign.v.length") > 0  # the critic's view
         targets = page_stats(page, "velocity")["targets"]
         assert targets[0] == 1.5 and targets[-1] == 3
         page.locator("#stop-velocity").click()

@@ -154,6 +154,30 @@ def test_asking_for_an_outcome_asks_each_model_for_its_calibrated_rtg(engine, pa
     assert ep.records[3].target == 30.0
 
 
+def test_a_model_that_ships_a_critic_reports_its_value_of_each_action(engine, paths):
+    import torch
+
+    from core.envs import get_task
+    from core.store.checkpoint import load_critic
+    from core.store.layout import critic_beside
+
+    ep = engine.submit(EpisodeRequest("hopper", paths["hopper"], target=20.0, seed=5, pace=0, max_steps=4))
+    assert ep.critics == {"qalign"}
+    engine.tick()
+    step = ep.records[1].lanes
+    assert step["dt"].q is None and math.isfinite(step["qalign"].q)
+    # the value is the shipped critic's min over its heads, at the reset state, of the action the policy took there
+    obs0, _ = get_task("hopper").make().reset(seed=5)
+    policy = ReturnConditionedPolicy.load(paths["hopper"]["qalign"])
+    policy.reset(obs0[None], np.array([ep.records[0].lanes["qalign"].rtg]))
+    action = policy.act(obs0[None])
+    critic, _ = load_critic(critic_beside(paths["hopper"]["qalign"]))
+    state = (torch.as_tensor(obs0[None], dtype=torch.float32) - policy.obs_mean) / policy.obs_std
+    with torch.no_grad():
+        expected = critic(state, torch.as_tensor(action, dtype=torch.float32)).min(dim=0).values.item()
+    assert step["qalign"].q == pytest.approx(expected, rel=1e-3, abs=1e-4)
+
+
 def test_one_viewers_stop_bad_input_or_crash_leaves_the_others_running(engine, paths):
     ok = engine.submit(EpisodeRequest("halfcheetah", paths["halfcheetah"], target=10.0, pace=0, max_steps=6))
     stopped = engine.submit(EpisodeRequest("halfcheetah", paths["halfcheetah"], target=10.0, pace=0, max_steps=6))

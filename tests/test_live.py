@@ -40,16 +40,19 @@ def test_wire_messages_carry_scene_poses_and_the_end(tiny_models):
     ep = LiveEngine().run_to_end(EpisodeRequest("hopper", models, target=20.0, pace=0, max_steps=400))
     first = json.loads(encode(scene_message(ep)))
     assert [lane["name"] for lane in first["lanes"]] == ["Decision Transformer", "Q-ALIGN DT"]
+    assert [lane["critic"] for lane in first["lanes"]] == [False, True]  # Q-ALIGN DT ships the critic it aligned with
     assert first["limit"] == 400 and len(first["geoms"]) == 4 and first["dt"] == 0.008
     steps = json.loads(encode(steps_message(ep.records)))["steps"]
     assert [s["t"] for s in steps] == list(range(len(ep.records)))
     assert all(len(lane["p"]) == 3 * 4 for lane in steps[0]["l"])
+    assert "q" not in steps[1]["l"][0] and np.isfinite(steps[1]["l"][1]["q"])  # the critic's view of the action taken
     ended = [i for i, lane in enumerate(steps[-1]["l"]) if lane["d"]]
     assert ended, "the tiny Hopper models fall within 400 steps"
     end = json.loads(encode(end_message(ep)))
     assert end["status"] == "done" and set(end["summary"]) == {"dt", "qalign"}
     trace = EpisodeTrace.of(ep.records)
     assert trace.t == list(range(1, len(ep.records))) and len(trace.series["qalign:return"]) == len(trace.t)
+    assert "dt:q" not in trace.series and len(trace.series["qalign:q"]) == len(ep.states["qalign"][0]) - 1
     for kind in ("dt", "qalign"):
         n = len(ep.states[kind][0])  # states recorded while the model ran, then it holds its last pose
         assert trace.summary()[kind]["return"] == pytest.approx(ep.records[n - 1].lanes[kind].ret)

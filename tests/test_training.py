@@ -49,6 +49,11 @@ def test_three_stages_then_save_load_round_trip(tiny_dataset, tiny_cfg):
     stored = load_file(str(res.checkpoint.with_suffix(".safetensors")))
     for k, v in actor.state_dict().items():
         assert torch.equal(v, stored[k]), k
+    from core.store.checkpoint import load_critic
+
+    critic, cmeta = load_critic(Run("hopper", "medium").shipped_critic_path("qalign"))  # for the critic's view
+    assert cmeta["stage"] == "qalign" and "overridden" in cmeta["pretrained"]["gate"] and critic.obs_dim == 11
+    assert not Run("hopper", "medium").shipped_critic_path("dt").with_suffix(".json").exists()
     dt_actor, _ = load_model(Run("hopper", "medium").model_path("dt"))
     args = [
         torch.zeros(2, 5),

@@ -1,5 +1,7 @@
 // Draws an episode's trace on a small canvas as its steps arrive: each model's return so far (or forward
 // speed) against the step, and the request as a dotted line, so a target moved mid-episode shows at once.
+// The critic's view: for a model that ships its critic, the critic's value of the action it took, Q(s, a),
+// as a dashed line in the model's colour (return mode); a caption says which models ship none.
 
 const PAD = { left: 56, right: 12, top: 12, bottom: 26 };
 
@@ -13,8 +15,12 @@ export class TracePlot {
   // Forget the last episode; `scene` says the mode, the step limit and each model's name and colour.
   reset(scene) {
     this.scene = scene;
-    this.data = { t: [], target: [], series: {} }; // exposed on window.qdtLive for tests
-    if (scene) scene.lanes.forEach((lane) => (this.data.series[lane.kind] = []));
+    this.data = { t: [], target: [], series: {}, q: {} }; // exposed on window.qdtLive for tests
+    if (scene)
+      scene.lanes.forEach((lane) => {
+        this.data.series[lane.kind] = [];
+        if (lane.critic) this.data.q[lane.kind] = { t: [], v: [] };
+      });
     this.dirty = true;
   }
 
@@ -25,7 +31,14 @@ export class TracePlot {
       if (step.t === 0) continue; // the reset pose: nothing achieved yet
       this.data.t.push(step.t);
       this.data.target.push(step.g);
-      this.scene.lanes.forEach((lane, i) => this.data.series[lane.kind].push(step.l[i][key]));
+      this.scene.lanes.forEach((lane, i) => {
+        this.data.series[lane.kind].push(step.l[i][key]);
+        const q = this.data.q[lane.kind];
+        if (q && step.l[i].q !== undefined) {
+          q.t.push(step.t);
+          q.v.push(step.l[i].q);
+        }
+      });
     }
     this.dirty = true;
   }
@@ -38,7 +51,9 @@ export class TracePlot {
     const h = canvas.height;
     ctx.fillStyle = "#ffffff";
     ctx.fillRect(0, 0, w, h);
-    const all = [...data.target, ...Object.values(data.series).flat()];
+    const showQ = scene.mode === "return";
+    const qs = showQ ? Object.values(data.q).flatMap((q) => q.v) : [];
+    const all = [...data.target, ...Object.values(data.series).flat(), ...qs];
     const lo = Math.min(0, ...all);
     const hi = Math.max(1e-6, ...all) * 1.08;
     const left = PAD.left * dpr;
@@ -77,6 +92,24 @@ export class TracePlot {
     };
     scene.lanes.forEach((lane) => line(data.series[lane.kind], lane.color, []));
     line(data.target, "#000000", [4, 4]);
+    if (showQ)
+      scene.lanes.forEach((lane) => {
+        const q = data.q[lane.kind];
+        if (!q || !q.v.length) return;
+        ctx.setLineDash([8 * dpr, 3 * dpr]);
+        ctx.strokeStyle = lane.color;
+        ctx.lineWidth = dpr;
+        ctx.beginPath();
+        q.v.forEach((v, i) => (i ? ctx.lineTo(X(q.t[i]), Y(v)) : ctx.moveTo(X(q.t[i]), Y(v))));
+        ctx.stroke();
+      });
     ctx.setLineDash([]);
+    ctx.textAlign = "left";
+    ctx.textBaseline = "top";
+    ctx.fillStyle = "#4a5663";
+    const caption = scene.lanes
+      .map((lane) => `${lane.name}: ${lane.critic ? (showQ ? "critic Q(s, a) dashed" : "critic shown in return mode") : "ships no critic"}`)
+      .join("   ");
+    ctx.fillText(caption, left + 6 * dpr, top + 2 * dpr);
   }
 }

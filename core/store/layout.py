@@ -153,6 +153,11 @@ class Run:
             raise ValueError(f"unknown model kind {kind!r}; valid: {', '.join(MODEL_KINDS)}")
         return self.shipped_dir / kind / ("model" if self.seed == 0 else f"model-s{self.seed}")
 
+    def shipped_critic_path(self, kind: str) -> Path:
+        """The critic shipped beside a Q-ALIGN model (the one it aligned with, as it ended): ``critic`` for seed 0,
+        ``critic-s<seed>`` otherwise; the dashboard's critic view reads it (``critic_beside``)."""
+        return critic_beside(self.model_path(kind))
+
     @property
     def sweep_path(self) -> Path:
         """The shipped alignment sweep of this training seed: sweep.json for seed 0, sweep-s<seed>.json otherwise."""
@@ -168,6 +173,12 @@ class Run:
         """Evaluation report and figures: results/<task>/<dataset>, with /s<seed> for other training seeds."""
         out = results_root() / self.task / self.dataset_key
         return out if self.seed == 0 else out / f"s{self.seed}"
+
+
+def critic_beside(model_path: Path) -> Path:
+    """The critic file that ships beside a model file (``.../qalign/model-s1`` -> ``.../qalign/critic-s1``)."""
+    model_path = Path(model_path)
+    return model_path.with_name(model_path.name.replace("model", "critic", 1))
 
 
 def shipped_models() -> dict[str, dict[str, list[str]]]:

@@ -155,9 +155,13 @@ def actor_stage(
 
     def ship(step: int, metrics: dict) -> Path:
         shipped = st.ema if cfg.ship_weights == "ema" else st.actor
-        write = lambda ranks: ckpt.save_model(
-            path, shipped, model_meta(kind, data, run, cfg, step, metrics, critic) | ranks
-        )  # noqa: E731
+
+        def write(ranks: dict) -> None:
+            ckpt.save_model(path, shipped, model_meta(kind, data, run, cfg, step, metrics, critic) | ranks)
+            if kind == "qalign":  # the critic it aligned with, as it ended: the dashboard's critic view
+                meta = critic_meta(data, cfg, step, metrics) | {"stage": "qalign", "pretrained": critic} | ranks
+                ckpt.save_critic(run.shipped_critic_path(kind), cs.critic, meta)
+
         finish(dist, "actor", (st.actor, st.ema), write)
         return path
 
