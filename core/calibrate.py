@@ -72,8 +72,14 @@ def measure(cfg: CalibrateConfig, progress=None) -> dict:
             f"models {missing or kinds} have no sweep in {run.sweep_path}; it has {list(shipped['models'])}"
         )
     task = get_task(cfg.task)
-    out = {"task": cfg.task, "dataset": cfg.dataset, "fitted_on": shipped.get("how", ""), "config": {}, "models": {}}
-    out["config"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()}
+    config = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()}
+    out = {
+        "task": cfg.task,
+        "dataset": cfg.dataset,
+        "fitted_on": shipped.get("how", ""),
+        "config": config,
+        "models": {},
+    }
     for i, kind in enumerate(kinds):
         policy = ReturnConditionedPolicy.load(run.model_path(kind))
         stats = policy.meta["return_stats"]

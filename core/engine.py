@@ -193,8 +193,7 @@ class _Group:
         """The critic's min_i Q_i(s, a) for each lane's state and action, or None without a critic."""
         if self.critic is None:
             return None
-        p = self.policy
-        states = (torch.as_tensor(np.stack([lane.obs for lane in lanes]), dtype=torch.float32) - p.obs_mean) / p.obs_std
+        states = self.policy.normalise(torch.as_tensor(np.stack([lane.obs for lane in lanes]), dtype=torch.float32))
         with torch.inference_mode():
             q = self.critic(states, torch.as_tensor(actions, dtype=torch.float32))
         return q.min(dim=0).values.numpy()
@@ -453,7 +452,7 @@ class LiveEngine:
                 owner[lane] = run
                 if not lane.done:
                     by_group[lane.group].append(lane)
-        taken: dict[_Lane, tuple[float, float, float]] = {}
+        taken: dict[_Lane, tuple[float, float, float, float | None]] = {}
         failed: dict[_Run, str] = {}
         for group, lanes in by_group.items():
             taken.update(self._step_group(group, lanes, owner, failed))
@@ -464,7 +463,8 @@ class LiveEngine:
                 self._publish(run, taken, now)
 
     def _step_group(self, group: _Group, lanes: list[_Lane], owner: dict, failed: dict) -> dict:
-        """Act for ``lanes`` in one forward and step their simulators: {lane: (reward, speed, rtg after)}.
+        """Act for ``lanes`` in one forward and step their simulators: {lane: (reward, speed, rtg after, critic's
+        value of the action or None)}.
         A failure ends only the episodes it touched (``failed``: run -> message)."""
         try:
             actions = group.act(lanes)
@@ -541,9 +541,9 @@ class LiveEngine:
             policy = self._load(str(path))  # outside the lock: loading takes tens of ms
             if self.cfg.compile:
                 policy.compile()
-            critic = None
-            if critic_beside(Path(path)).with_suffix(".json").exists():  # the critic's view
-                critic = load_critic(critic_beside(Path(path)))[0].eval()
+            critic, critic_path = None, critic_beside(Path(path))
+            if critic_path.with_suffix(".json").exists():  # the critic's view
+                critic = load_critic(critic_path)[0].eval()
             with self._lock:
                 group = self._groups.setdefault(str(path), _Group(policy, critic))
         return group

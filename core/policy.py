@@ -158,11 +158,15 @@ class ReturnConditionedPolicy:
             setattr(self, k, v)
         self.n = len(self.t)
 
+    def normalise(self, obs: torch.Tensor) -> torch.Tensor:
+        """States as the actor (and the critic trained beside it) sees them: by the dataset's mean and std."""
+        return (obs - self.obs_mean) / self.obs_std
+
     def _push(self, obs: torch.Tensor, rows) -> None:
         """Shift the windows of ``rows`` left and write step t's RTG, state and timestep in the last slot."""
         for buf in (self.states, self.actions, self.rtg, self.timesteps, self.mask):
             buf[rows, :-1] = buf[rows, 1:].clone()
-        self.states[rows, -1] = (obs - self.obs_mean) / self.obs_std
+        self.states[rows, -1] = self.normalise(obs)
         self.actions[rows, -1] = 0.0
         self.rtg[rows, -1] = self.rtg_now[rows]
         self.timesteps[rows, -1] = self.t[rows].clamp(max=self.max_t)

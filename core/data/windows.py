@@ -75,7 +75,8 @@ class WindowSampler:
             raise ValueError(f"unknown window anchor {anchor!r}; valid: start, end")
         self.flat, self.K, self.gen, self.anchor = flat, context_len, generator, anchor
         self.traj_probs = flat.lengths.double() / flat.lengths.sum()
-        self.traj_of = torch.repeat_interleave(torch.arange(len(flat.lengths), device=flat.device), flat.lengths)
+        if anchor == "end":  # the episode of every flat step
+            self.traj_of = torch.repeat_interleave(torch.arange(len(flat.lengths), device=flat.device), flat.lengths)
 
     def sample(self, batch_size: int) -> Window:
         f, K = self.flat, self.K

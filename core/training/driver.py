@@ -157,10 +157,13 @@ def actor_stage(
         shipped = st.ema if cfg.ship_weights == "ema" else st.actor
 
         def write(ranks: dict) -> None:
-            ckpt.save_model(path, shipped, model_meta(kind, data, run, cfg, step, metrics, critic) | ranks)
+            meta = model_meta(kind, data, run, cfg, step, metrics, critic)
+            ckpt.save_model(path, shipped, meta | ranks)
             if kind == "qalign":  # the critic it aligned with, as it ended: the dashboard's critic view
-                meta = critic_meta(data, cfg, step, metrics) | {"stage": "qalign", "pretrained": critic} | ranks
-                ckpt.save_critic(run.shipped_critic_path(kind), cs.critic, meta)
+                own = critic_meta(data, cfg, step, metrics, meta["data_fingerprint"])
+                ckpt.save_critic(
+                    run.shipped_critic_path(kind), cs.critic, own | {"stage": "qalign", "pretrained": critic} | ranks
+                )
 
         finish(dist, "actor", (st.actor, st.ema), write)
         return path

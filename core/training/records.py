@@ -14,8 +14,9 @@ from core.store.layout import Run
 from core.training.config import TrainConfig
 
 
-def critic_meta(data: OfflineData, cfg: TrainConfig, step: int, metrics: dict) -> dict:
-    """What a pre-trained critic's JSON records: its objective, budget, held-out episodes and data."""
+def critic_meta(data: OfflineData, cfg: TrainConfig, step: int, metrics: dict, fingerprint: dict | None = None) -> dict:
+    """What a pre-trained critic's JSON records: its objective, budget, held-out episodes and data
+    (``fingerprint``: the data's, when the caller has computed it already)."""
     objective = "sarsa" if cfg.critic_expectile == 0.5 else f"expectile-sarsa {cfg.critic_expectile}"
     return {
         "task": data.task,
@@ -26,7 +27,7 @@ def critic_meta(data: OfflineData, cfg: TrainConfig, step: int, metrics: dict) -
         "objective": objective,
         "critic_steps": cfg.critic_steps,
         "holdout_every": cfg.critic_holdout_every,
-        "data_fingerprint": data_fingerprint(data),
+        "data_fingerprint": fingerprint or data_fingerprint(data),
     }
 
 
@@ -51,7 +52,8 @@ def model_meta(
         "step": step,
         "train_config": asdict(cfg),
         "metrics": metrics,
-        "selection": "final EMA weights (fixed before training; no evaluation used)",
+        "selection": f"final {'EMA' if cfg.ship_weights == 'ema' else 'raw (not EMA)'} weights (fixed before "
+        "training; no evaluation used)",
         "data_fingerprint": data_fingerprint(data),
         "critic": critic,
     }
