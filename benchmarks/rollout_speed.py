@@ -1,8 +1,9 @@
 """Rollout speed on this machine, measured side by side in one run:
 
-1. sweep throughput: the batched vector-env sweep vs the sequential one-episode-at-a-time loop
-   (the original DT evaluation), same targets, episodes and seeds;
-2. policy overhead: env steps/s with the policy vs raw MuJoCo steps/s with random actions;
+1. sweep throughput: the batched vector-env sweep (one lane, and its default of one lane per core: threads whose
+   physics and policy forwards overlap) vs the sequential one-episode-at-a-time loop (the original DT evaluation),
+   same targets, episodes and seeds (default: core.evaluate's 10 requests x 5 episodes);
+2. policy overhead: sweep env steps/s vs raw MuJoCo steps/s (one gymnasium env, random actions, one core);
 3. live engine (with --checkpoint): env steps/s of N episodes of one checkpoint stepped together, unpaced,
    one batched forward per tick, with the actor eager or compiled (TorchScript).
 
@@ -30,7 +31,7 @@ from core.engine import EngineConfig, EpisodeRequest, LiveEngine  # noqa: E402
 from core.envs import get_task  # noqa: E402
 from core.models.dt import DecisionTransformer  # noqa: E402
 from core.policy import ReturnConditionedPolicy  # noqa: E402
-from core.rollout import sweep, sweep_sequential  # noqa: E402
+from core.rollout import default_lanes, sweep, sweep_sequential  # noqa: E402
 from core.training.config import preset  # noqa: E402
 
 
@@ -64,9 +65,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--task", default="hopper")
     ap.add_argument("--checkpoint", default=None)
-    ap.add_argument("--targets", type=int, default=4)
-    ap.add_argument("--episodes", type=int, default=4)
-    ap.add_argument("--steps", type=int, default=200, help="episode cap for the sweep comparison")
+    ap.add_argument("--targets", type=int, default=10)
+    ap.add_argument("--episodes", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=300, help="episode cap for the sweep comparison")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -75,24 +76,30 @@ def main() -> None:
     targets = np.linspace(500, 3000, args.targets)
 
     capped = dataclasses.replace(task, max_episode_steps=args.steps)
-    t0 = time.perf_counter()
-    res = sweep(policy, capped, targets, args.episodes, seed=0)
-    t_batched = time.perf_counter() - t0
+    raw = raw_steps_per_s(task, 3000)
+    runs = {}
+    for name, lanes in (("batched, 1 lane", 1), (f"batched, {default_lanes()} lanes", None)):
+        t0 = time.perf_counter()
+        res = sweep(policy, capped, targets, args.episodes, seed=0, lanes=lanes)
+        runs[name] = (time.perf_counter() - t0, res)
     t0 = time.perf_counter()
     seq = sweep_sequential(policy, capped, targets, args.episodes, seed=0)
     t_seq = time.perf_counter() - t0
-    same = np.allclose(res.returns, seq, rtol=1e-4)
     n_steps = int(res.lengths.sum())
     print(
-        f"sweep {args.targets} targets x {args.episodes} episodes (<= {args.steps} steps): batched {t_batched:.2f}s, "
-        f"sequential {t_seq:.2f}s -> speed-up {t_seq / t_batched:.1f}x (same returns: {same})"
+        f"sweep {args.targets} targets x {args.episodes} episodes (<= {args.steps} steps, {n_steps:,} env steps), "
+        f"torch threads {args.threads}; raw MuJoCo {raw:,.0f} steps/s (one env, random actions, one core)"
     )
-
-    raw = raw_steps_per_s(task, 3000)
-    print(
-        f"policy overhead: batched sweep {n_steps / t_batched:,.0f} env steps/s, sequential {n_steps / t_seq:,.0f}, "
-        f"raw MuJoCo {raw:,.0f} (batched/raw = {n_steps / t_batched / raw:.2f})"
-    )
+    print(f"  sequential loop: {t_seq:.2f}s, {n_steps / t_seq:,.0f} env steps/s ({n_steps / t_seq / raw:.2f} of raw)")
+    for name, (t, r) in runs.items():
+        same = np.allclose(r.returns, seq, rtol=1e-4)
+        print(
+            f"  {name}: {t:.2f}s, {n_steps / t:,.0f} env steps/s ({n_steps / t / raw:.2f} of raw), "
+            f"{t_seq / t:.1f}x the sequential loop (same returns: {same})"
+        )
+    t_1, r_1 = runs["batched, 1 lane"]
+    t_n, r_n = runs[f"batched, {default_lanes()} lanes"]
+    print(f"  lanes vs one lane: {t_1 / t_n:.2f}x (identical returns: {np.array_equal(r_1.returns, r_n.returns)})")
 
     if not args.checkpoint:
         print("live engine: skipped (needs --checkpoint)")

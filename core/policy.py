@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.models.dt import DecisionTransformer
+from core.models.dt import DecisionTransformer, LastAction
 from core.store.checkpoint import load_model
 
 
@@ -34,7 +34,8 @@ class ReturnConditionedPolicy:
         self.obs_std = torch.tensor(meta["obs_std"], dtype=torch.float32)
         self.max_t = actor.cfg.max_timestep - 1
         self.n = 0
-        self._forward = self.actor
+        self._eager = LastAction(self.actor).eval()
+        self._forward = self._eager  # (B, K, ...) windows -> (B, act_dim) last actions
         self.path = ""
         """The checkpoint it was loaded from (empty when built from weights in memory)."""
 
@@ -44,6 +45,13 @@ class ReturnConditionedPolicy:
         policy = cls(actor, meta)
         policy.path = str(path)
         return policy
+
+    def twin(self) -> ReturnConditionedPolicy:
+        """Another policy over the same weights (and the same compiled forward, if any), with no episodes of its
+        own: sweep lanes step their episodes side by side in threads, each with its own windows."""
+        other = ReturnConditionedPolicy(self.actor, self.meta)
+        other._eager, other._forward, other.path = self._eager, self._forward, self.path
+        return other
 
     def compile(self) -> ReturnConditionedPolicy:
         """Run the actor as a frozen TorchScript trace from now on, if it gives the eager actor's actions; returns self.
@@ -57,10 +65,10 @@ class ReturnConditionedPolicy:
         try:
             with torch.no_grad(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # tracer warnings about shapes read as Python numbers
-                traced = torch.jit.freeze(torch.jit.trace(self.actor.eval(), self._example(2), check_trace=False))
+                traced = torch.jit.freeze(torch.jit.trace(self._eager, self._example(2), check_trace=False))
                 for n in (1, 3):
                     window = self._example(n, seed=n)
-                    if not torch.allclose(traced(*window), self.actor(*window), atol=1e-5, rtol=0):
+                    if not torch.allclose(traced(*window), self.actor(*window)[:, -1], atol=1e-5, rtol=0):
                         raise ValueError(f"the trace's actions differ from the eager actor's at batch {n}")
                 for _ in range(3):  # TorchScript optimises a graph over its first calls: pay for that here
                     traced(*self._example(2))
@@ -73,7 +81,7 @@ class ReturnConditionedPolicy:
     @property
     def compiled(self) -> bool:
         """Whether ``compile`` replaced the eager actor by its trace."""
-        return self._forward is not self.actor
+        return self._forward is not self._eager
 
     def _example(self, n: int, seed: int | None = None) -> tuple[torch.Tensor, ...]:
         """A window for n episodes: zeros, or random values with some left padding if ``seed`` is given."""
@@ -186,7 +194,7 @@ class ReturnConditionedPolicy:
         window = [self.rtg, self.states, self.actions, self.timesteps, self.mask]
         if index is not None:
             window = [buf[rows] for buf in window]  # (M, K, ...) gathered copies
-        a = self._forward(*window)[:, -1]
+        a = self._forward(*window)
         self.actions[rows, -1] = a
         return a.numpy().astype(np.float32)
 

@@ -7,11 +7,15 @@ run physics only.
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import gymnasium as gym
 import numpy as np
+import torch
 
 from core.envs import TaskSpec
 from core.policy import ReturnConditionedPolicy
@@ -64,42 +68,92 @@ def sweep(
     seed: int,
     progress: Progress | None = None,
     max_steps: int | None = None,
+    lanes: int | None = None,
 ) -> SweepResult:
-    """All targets x episodes at once: one vector env, one batched policy forward per step.
+    """All targets x episodes at once: vector envs, one batched policy forward per step and lane.
 
     Episode j of every target uses reset seed ``seed + j``, so targets are compared on the same starts.
+    ``lanes``: the episodes are split into this many groups, each stepped by its own thread (its own vector env
+    and policy rows, the same actor weights); one group's physics runs while another's policy forward does (MuJoCo
+    and PyTorch kernels release the GIL). Default: one lane per core, at most 2 (``benchmarks/rollout_speed.py``).
+    Every episode's actions are the same whatever the split (rows of a batched forward do not mix).
     """
     targets = policy.clamp_targets(np.asarray(targets, dtype=np.float64))
     N, M = len(targets), int(episodes)
     if M < 1 or N < 1:
         raise ValueError("a sweep needs at least one target and one episode")
     seeds = np.tile(np.arange(seed, seed + M), (N, 1))  # (N, M)
-    env = make_vector_env(task, N * M)
+    per_episode = np.repeat(targets, M)
+    lanes = max(1, min(lanes or default_lanes(), N * M))
+    groups = np.array_split(np.arange(N * M), lanes)
+    limit = max_steps or task.max_episode_steps
+    done_by_lane, lock = [0] * lanes, threading.Lock()
+
+    def tell(lane: int, done: int) -> None:
+        if progress is not None:
+            with lock:
+                done_by_lane[lane] = done
+                progress(sum(done_by_lane), N * M)
+
+    def run(lane: int) -> tuple[np.ndarray, ...]:
+        rows = groups[lane]
+        own = policy if lanes == 1 else policy.twin()
+        return _sweep_rows(own, task, per_episode[rows], seeds.reshape(-1)[rows], limit, lambda d: tell(lane, d))
+
+    if lanes == 1:
+        parts = [run(0)]
+    else:  # a lane per core already: intra-op threads on top would fight over the cores (OpenMP spin-waits)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with ThreadPoolExecutor(lanes, thread_name_prefix="sweep-lane") as pool:
+                parts = list(pool.map(run, range(lanes)))
+        finally:
+            torch.set_num_threads(threads)
+    ret, length, vel_sum = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    shape = (N, M)
+    return SweepResult(
+        targets, ret.reshape(shape), length.reshape(shape), (vel_sum / np.maximum(length, 1)).reshape(shape), seeds
+    )
+
+
+def default_lanes() -> int:
+    """Sweep lanes: one per core, at most 2 (a lane keeps physics and the policy's forward in turn on one core)."""
+    return max(1, min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+
+def _sweep_rows(
+    policy: ReturnConditionedPolicy,
+    task: TaskSpec,
+    targets: np.ndarray,
+    seeds: np.ndarray,
+    limit: int,
+    tell: Callable[[int], None],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One lane of a sweep: episodes with these targets and reset seeds, stepped together until all end."""
+    n = len(targets)
+    env = make_vector_env(task, n)
     try:
-        obs, _ = env.reset(seed=seeds.reshape(-1).tolist())
-        policy.reset(obs, np.repeat(targets, M))
-        ret, length, vel_sum = np.zeros(N * M), np.zeros(N * M, int), np.zeros(N * M)
-        alive = np.ones(N * M, bool)
-        limit = max_steps or task.max_episode_steps
+        obs, _ = env.reset(seed=seeds.tolist())
+        policy.reset(obs, targets)
+        ret, length, vel_sum = np.zeros(n), np.zeros(n, int), np.zeros(n)
+        alive = np.ones(n, bool)
         for _ in range(limit):
             actions = policy.act(obs)
             obs, rewards, term, trunc, info = env.step(actions)
             policy.observe(np.where(alive, rewards, 0.0))
             ret += np.where(alive, rewards, 0.0)
-            vel_sum += np.where(alive, step_velocity(info, N * M), 0.0)
+            vel_sum += np.where(alive, step_velocity(info, n), 0.0)
             length += alive
             finished = alive & (term | trunc)
             alive &= ~finished
-            if progress is not None:
-                progress(int((~alive).sum()), N * M)
+            if finished.any():
+                tell(int((~alive).sum()))
             if not alive.any():
                 break
     finally:
         env.close()
-    shape = (N, M)
-    return SweepResult(
-        targets, ret.reshape(shape), length.reshape(shape), (vel_sum / np.maximum(length, 1)).reshape(shape), seeds
-    )
+    return ret, length, vel_sum
 
 
 def sweep_sequential(policy: ReturnConditionedPolicy, task: TaskSpec, targets, episodes: int, seed: int) -> np.ndarray:

@@ -71,6 +71,19 @@ def test_scores_on_held_out_episodes_replay_and_flip_with_a_negated_critic(with_
     assert flipped["value_spearman"] == pytest.approx(-out["value_spearman"])
 
 
+def test_averaged_truth_keeps_the_pairs_and_one_rollout_is_the_gates_truth(with_behaviour):
+    """``truth_rollouts`` averages each branch over rollouts: the same states, pairs and Q (so the same sensitivity
+    and value fit), another truth; 1 is exactly the gate's default."""
+    critic, meta = load_critic(with_behaviour.critic_path)
+    meta, data = {**meta, "holdout_every": 2}, load_offline_data("hopper", "medium")
+    one = score(critic, meta, data, TINY)
+    assert score(critic, meta, data, replace(TINY, truth_rollouts=1)) == one
+    avg = score(critic, meta, data, replace(TINY, truth_rollouts=3))
+    assert avg["truth_rollouts"] == 3 and one["truth_rollouts"] == 1
+    assert avg["sensitivity"] == one["sensitivity"] and avg["value_spearman"] == one["value_spearman"]
+    assert avg["rollout_gap_mean"] != one["rollout_gap_mean"]  # a different (averaged) truth
+
+
 def test_critic_never_trains_on_held_out_episodes(with_behaviour):
     meta = json.loads(with_behaviour.critic_path.with_suffix(".json").read_text())
     assert meta["holdout_every"] == preset("tiny").critic_holdout_every == 10

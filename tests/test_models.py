@@ -5,7 +5,16 @@ import torch
 from core.data.dataset import OfflineData, trajectory_from_arrays
 from core.data.windows import FlatData, TransitionSampler, WindowSampler
 from core.models.critic import CriticConfig, Mish, TwinCritic
-from core.models.dt import ALL, STATE_TOKENS, Block, CausalSelfAttention, DecisionTransformer, Dropout, DTConfig
+from core.models.dt import (
+    ALL,
+    STATE_TOKENS,
+    Block,
+    CausalSelfAttention,
+    DecisionTransformer,
+    Dropout,
+    DTConfig,
+    LastAction,
+)
 
 CFG = DTConfig(embed_dim=32, n_layers=2, n_heads=2, context_len=6, dropout=0.0)
 
@@ -113,6 +122,20 @@ def test_cpu_attention_equals_sdpa_and_last_block_keeps_state_tokens():
     torch.testing.assert_close(attn(x, bias), attn.proj(y.transpose(1, 2).reshape(3, 12, 32)), rtol=0, atol=1e-6)
     block = Block(cfg).eval()
     torch.testing.assert_close(block(x, bias, STATE_TOKENS), block(x, bias, ALL)[:, STATE_TOKENS], rtol=0, atol=1e-6)
+
+
+def test_last_only_forward_gives_the_full_forwards_last_action():
+    """Acting computes the last block for the last state token alone: the same action as the full forward, padded
+    windows included, and ``LastAction`` (what the policy runs and traces) returns exactly that."""
+    torch.manual_seed(0)
+    actor = DecisionTransformer(DTConfig(embed_dim=32, n_heads=2, context_len=6, dropout=0.0), 5, 3).eval()
+    rtg, states, actions = torch.randn(4, 6), torch.randn(4, 6, 5), torch.rand(4, 6, 3) * 2 - 1
+    timesteps, mask = torch.randint(0, 900, (4, 6)), torch.arange(6).expand(4, 6) >= torch.tensor([[0], [2], [5], [1]])
+    full = actor(rtg, states, actions, timesteps, mask)[:, -1]
+    last = actor(rtg, states, actions, timesteps, mask, last_only=True)
+    assert last.shape == (4, 1, 3)
+    torch.testing.assert_close(last[:, -1], full, rtol=0, atol=1e-6)
+    assert torch.equal(LastAction(actor)(rtg, states, actions, timesteps, mask), last[:, -1])
 
 
 def synthetic_data(lengths=(3, 7, 12), obs_dim=2, terminated=(True, False, True)) -> OfflineData:

@@ -74,6 +74,20 @@ def test_batched_sweep_equals_sequential_loop(tiny_models):
     assert res.seeds.tolist() == [[7, 8], [7, 8]] and np.all(res.lengths > 0)
 
 
+def test_sweep_lanes_give_the_one_lane_result_and_count_every_episode(tiny_models):
+    """Two lanes (threads, each its own rows and vector env over the same weights) return exactly what one lane
+    does, in the same order, and the progress callback ends at every episode done."""
+    task = get_task("hopper")
+    p = ReturnConditionedPolicy.load(tiny_models["dt"])
+    targets = np.array([0.1, 0.6, 1.3]) * p.return_range[1]
+    seen = []
+    two = sweep(p, task, targets, episodes=3, seed=11, lanes=2, progress=lambda d, n: seen.append((d, n)))
+    one = sweep(p, task, targets, episodes=3, seed=11, lanes=1)
+    for field in ("returns", "lengths", "speeds", "seeds"):
+        np.testing.assert_array_equal(getattr(two, field), getattr(one, field))
+    assert seen[-1] == (9, 9) and all(a <= b for (a, _), (b, _) in zip(seen, seen[1:]))
+
+
 def test_sweep_rejects_empty(tiny_models):
     p = ReturnConditionedPolicy.load(tiny_models["dt"])
     with pytest.raises(ValueError, match="at least one"):

@@ -117,6 +117,17 @@ class Block(nn.Module):
         return x + self.mlp(self.ln2(x))
 
 
+class LastAction(nn.Module):
+    """The action for each window's last step, (B, act_dim): what a rollout asks of the actor (traceable)."""
+
+    def __init__(self, actor: DecisionTransformer):
+        super().__init__()
+        self.actor = actor
+
+    def forward(self, rtg, states, actions, timesteps, mask) -> torch.Tensor:
+        return self.actor(rtg, states, actions, timesteps, mask, last_only=True)[:, -1]
+
+
 def _gpt2_init(module: nn.Module) -> None:
     if isinstance(module, nn.Linear | nn.Embedding):
         nn.init.normal_(module.weight, 0.0, 0.02)
@@ -155,8 +166,10 @@ class DecisionTransformer(nn.Module):
         actions: torch.Tensor,  # (B, T, act_dim); a_t is never seen by the prediction of a_t
         timesteps: torch.Tensor,  # (B, T) long
         mask: torch.Tensor,  # (B, T) bool, False on left padding
+        last_only: bool = False,
     ) -> torch.Tensor:
-        """Predicted actions (B, T, act_dim) in (-1, 1)."""
+        """Predicted actions (B, T, act_dim) in (-1, 1); ``last_only``: the last step's alone, (B, 1, act_dim), the
+        last block computing that one token (what acting needs: about 10% less work per step at 3 layers)."""
         B, T = rtg.shape
         t_emb = self.embed_time(timesteps.clamp(0, self.cfg.max_timestep - 1))  # (B, T, C)
         tokens = torch.stack(
@@ -175,6 +188,7 @@ class DecisionTransformer(nn.Module):
         attn_bias = torch.zeros(allowed.shape, device=rtg.device).masked_fill_(~allowed, float("-inf")).unsqueeze(1)
         # Only the state tokens' final hidden states are read, so the last block computes those alone (a third
         # of its attention rows and MLP): the same outputs, ~15% less work per step at 3 layers.
+        last = slice(3 * T - 2, 3 * T - 1) if last_only else STATE_TOKENS
         for i, block in enumerate(self.blocks):
-            x = block(x, attn_bias, STATE_TOKENS if i == len(self.blocks) - 1 else ALL)
+            x = block(x, attn_bias, last if i == len(self.blocks) - 1 else ALL)
         return torch.tanh(self.action_head(self.ln_f(x)))  # from each s_t token, (B, T, act_dim)

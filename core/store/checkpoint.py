@@ -184,7 +184,9 @@ def load_state(run_dir: Path, modules: dict[str, torch.nn.Module], optim: dict[s
         prefix = f"{name}."
         _load_module(m, {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}, run_dir)
     try:
-        saved = torch.load(run_dir / "optim.pt", weights_only=True)
+        # On the CPU first: a state saved on a GPU resumes on a CPU-only machine (and the other way); each
+        # optimiser's load_state_dict moves its state to its parameters' device.
+        saved = torch.load(run_dir / "optim.pt", map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001  (any unreadable file is the same failure for the user)
         raise CheckpointError(f"corrupt optimiser state {run_dir / 'optim.pt'}: {err}") from err
     for k, o in optim.items():
