@@ -118,7 +118,8 @@ class Evaluation:
 
 def score_sweep(res: SweepResult, task: TaskSpec, stats: dict) -> dict:
     """Alignment metrics of a sweep against the data's return range (``core.metrics``)."""
-    return alignment_report(res.targets, res.returns, stats["min"], stats["max"], task.d4rl_score)
+    ends = (stats["p5"], stats["p95"]) if "p5" in stats and "p95" in stats else None
+    return alignment_report(res.targets, res.returns, stats["min"], stats["max"], task.d4rl_score, ends)
 
 
 def evaluate(

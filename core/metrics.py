@@ -53,6 +53,20 @@ def slope(requested: np.ndarray, achieved: np.ndarray) -> float:
     return float(np.polyfit(x, y, 1)[0])
 
 
+def spread_ratio(targets: np.ndarray, achieved_mean: np.ndarray, low: float, high: float) -> float:
+    """How far the achieved mean moves between requests ``low`` and ``high`` (the data's 5th and 95th percentile
+    returns), as a fraction of the requested move: 1 = one-for-one, 0 = ignores the request. The achieved mean at
+    each end is interpolated between the sweep's requests; an end outside them is moved to the nearest request
+    (requests are never negative, while a dataset's 5th percentile can be); nan if no span is left."""
+    x, y = np.asarray(targets, float), np.asarray(achieved_mean, float)
+    order = np.argsort(x)
+    x, y = x[order], y[order]
+    low, high = max(low, x[0]), min(high, x[-1])
+    if high <= low:
+        return float("nan")
+    return float((np.interp(high, x, y) - np.interp(low, x, y)) / (high - low))
+
+
 def speed_error(speed: np.ndarray, target: np.ndarray, warmup: int = 100) -> float:
     """Mean |measured speed - target speed| over steps after ``warmup`` (m/s)."""
     speed, target = np.asarray(speed, float), np.asarray(target, float)
@@ -73,11 +87,19 @@ def schedule_tracking_error(speed: np.ndarray, target: np.ndarray, settle: int =
     return float(np.mean(errs)) if errs else float("nan")
 
 
-def alignment_report(targets: np.ndarray, returns: np.ndarray, data_min: float, data_max: float, score_fn=None) -> dict:
+def alignment_report(
+    targets: np.ndarray,
+    returns: np.ndarray,
+    data_min: float,
+    data_max: float,
+    score_fn=None,
+    percentiles: tuple[float, float] | None = None,
+) -> dict:
     """Metrics of a sweep (targets (N,), returns (N, M)), over all targets and inside the data's range.
 
     Correlations and slope use every episode (each target repeated M times); monotonicity uses the
-    per-target mean; best = highest per-target mean return.
+    per-target mean; best = highest per-target mean return. ``percentiles``: the data's (p5, p95) returns, for
+    ``spread_ratio``.
     """
     targets, returns = np.asarray(targets, float), np.asarray(returns, float)
     mean = returns.mean(axis=1)
@@ -107,4 +129,6 @@ def alignment_report(targets: np.ndarray, returns: np.ndarray, data_min: float, 
     }
     if score_fn is not None:
         out["best_score"] = float(score_fn(mean[best]))
+    if percentiles is not None:
+        out["spread_ratio"] = spread_ratio(targets, mean, *percentiles)
     return out

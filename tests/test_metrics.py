@@ -10,6 +10,7 @@ from core.metrics import (
     slope,
     spearman,
     speed_error,
+    spread_ratio,
 )
 
 
@@ -35,6 +36,20 @@ def test_monotonicity_violations_counts_drops():
 def test_slope():
     assert slope([0, 1, 2], [1, 3, 5]) == pytest.approx(2.0)
     assert slope([0, 1, 2], [7, 7, 7]) == pytest.approx(0.0)
+
+
+def test_spread_ratio_interpolates_the_achieved_mean_at_the_percentile_requests():
+    targets = np.array([100.0, 300.0, 500.0])
+    # achieved 150 at 200 (halfway between 100 -> 100 and 300 -> 200) and 350 at 400: moved 200 for 200 asked
+    assert spread_ratio(targets, np.array([100.0, 200.0, 500.0]), 200.0, 400.0) == pytest.approx(1.0)
+    assert spread_ratio(targets[::-1], np.array([500.0, 200.0, 100.0]), 200.0, 400.0) == pytest.approx(1.0)
+    assert spread_ratio(targets, np.full(3, 42.0), 100.0, 500.0) == 0.0  # ignores the request
+    # a 5th percentile below the lowest request (a negative return, say) is read at the lowest request
+    assert spread_ratio(targets, np.array([100.0, 200.0, 500.0]), -50.0, 300.0) == pytest.approx(0.5)
+    assert np.isnan(spread_ratio(targets, np.ones(3), 600.0, 700.0))  # no span of the sweep left
+    report = alignment_report(targets, np.array([[100.0], [200.0], [500.0]]), 0.0, 600.0, percentiles=(200.0, 400.0))
+    assert report["spread_ratio"] == pytest.approx(1.0)
+    assert "spread_ratio" not in alignment_report(targets, np.ones((3, 1)), 0.0, 600.0)
 
 
 def test_speed_errors():
