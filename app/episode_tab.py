@@ -30,8 +30,14 @@ import(new URL("live/static/live_view.js", document.baseURI)).then((m) => {
 """
 
 
-def _first(options: list[str], prefer: str) -> str | None:
-    return prefer if prefer in options else (options[0] if options else None)
+def _first(options: list[str], *prefer: str) -> str | None:
+    """The first of ``prefer`` that is offered, else the first option."""
+    return next((p for p in prefer if p in options), options[0] if options else None)
+
+
+# The dataset a tab opens on: ``control`` (made for it: even in return from random to expert) where a task ships
+# models trained on it, else ``medium`` (the paper's).
+DATASET_ORDER = ("control", "medium")
 
 
 def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]], engine: LiveEngine) -> None:
@@ -39,7 +45,7 @@ def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]], engine
     tasks = sorted(models)
     task0 = _first(tasks, "halfcheetah" if mode == "velocity" else "hopper")
     datasets = sorted(models.get(task0, {})) if task0 else []
-    ds0 = _first(datasets, "medium")
+    ds0 = _first(datasets, *DATASET_ORDER)
     stats = catalog.return_stats(task0, ds0) if ds0 else {"min": 0.0, "max": 1000.0, "p50": 500.0}
     name = "Target return" if mode == "return" else "Target velocity"
     with gr.Tab(name):
@@ -114,7 +120,7 @@ def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]], engine
 
         def on_task(t):
             ds = sorted(models.get(t, {}))
-            d0 = _first(ds, "medium")
+            d0 = _first(ds, *DATASET_ORDER)
             updates = [gr.update(choices=ds, value=d0)]
             if mode == "return" and d0:
                 s = catalog.return_stats(t, d0)
