@@ -7,7 +7,6 @@ run physics only.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -75,8 +74,9 @@ def sweep(
     Episode j of every target uses reset seed ``seed + j``, so targets are compared on the same starts.
     ``lanes``: the episodes are split into this many groups, each stepped by its own thread (its own vector env
     and policy rows, the same actor weights); one group's physics runs while another's policy forward does (MuJoCo
-    and PyTorch kernels release the GIL). Default: one lane per core, at most 2 (``benchmarks/rollout_speed.py``).
-    Every episode's actions are the same whatever the split (rows of a batched forward do not mix).
+    and PyTorch kernels release the GIL). Default ``LANES`` on every machine, whatever its core count: rows of a
+    batched forward do not mix, but the batch size can change the last bits of a matrix product (the BLAS picks
+    its kernel by shape), which MuJoCo amplifies over an episode, so a fixed split keeps results comparable.
     """
     targets = policy.clamp_targets(np.asarray(targets, dtype=np.float64))
     N, M = len(targets), int(episodes)
@@ -84,7 +84,7 @@ def sweep(
         raise ValueError("a sweep needs at least one target and one episode")
     seeds = np.tile(np.arange(seed, seed + M), (N, 1))  # (N, M)
     per_episode = np.repeat(targets, M)
-    lanes = max(1, min(lanes or default_lanes(), N * M))
+    lanes = max(1, min(lanes or LANES, N * M))
     groups = np.array_split(np.arange(N * M), lanes)
     limit = max_steps or task.max_episode_steps
     done_by_lane, lock = [0] * lanes, threading.Lock()
@@ -117,9 +117,10 @@ def sweep(
     )
 
 
-def default_lanes() -> int:
-    """Sweep lanes: one per core, at most 2 (a lane keeps physics and the policy's forward in turn on one core)."""
-    return max(1, min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+LANES = 2
+"""Sweep lanes by default. Measured on the 2-core machine (``benchmarks/rollout_speed.py``, Hopper, 10 x 5
+episodes): 1.34x one lane at one torch thread, about level with one lane at two threads; threads share one
+GIL, so more lanes than cores buy nothing."""
 
 
 def _sweep_rows(
