@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from core.envs import TaskSpec, get_task
-from core.metrics import alignment_report, schedule_tracking_error, speed_error
+from core.metrics import alignment_report, schedule_tracking_error, smoothed_schedule_error, speed_error
 from core.policy import ReturnConditionedPolicy
 from core.rollout import SweepResult, sweep, track_velocity
 
@@ -33,6 +33,11 @@ def default_targets(stats: dict, n: int, high_factor: float) -> np.ndarray:
     return np.linspace(stats["p5"], high_factor * stats["max"], n)
 
 
+def smoothing_steps(task: TaskSpec) -> int:
+    """Steps in one simulated second: the window of ``schedule_error_1s`` (HalfCheetah: 20)."""
+    return max(1, round(1.0 / task.dt))
+
+
 def velocity_schedule(task: TaskSpec, stats: dict, speeds: tuple[float, ...] = ()) -> list[tuple[int, float]]:
     """Step schedule [(start_step, m/s), ...] in equal parts of the episode. No speeds given: on HalfCheetah
     0.5 -> 1.0 -> 0.75 times the fastest speed in the data (its best return per step, as a speed); none elsewhere."""
@@ -41,6 +46,25 @@ def velocity_schedule(task: TaskSpec, stats: dict, speeds: tuple[float, ...] = (
         speeds = tuple(round(f * top, 2) for f in VELOCITY_FRACTIONS)
     steps = task.max_episode_steps
     return [(i * steps // len(speeds), float(v)) for i, v in enumerate(speeds)]
+
+
+def velocity_tracking(policy, task: TaskSpec, schedule: list[tuple[int, float]], eval_seed: int, episodes: int) -> dict:
+    """The speed schedule run from the sweep's reset seeds (one episode each); errors are means over the episodes,
+    the trace is the first episode's (the plot)."""
+    traces = [track_velocity(policy, task, schedule, eval_seed + j) for j in range(max(1, episodes))]
+    window = smoothing_steps(task)
+
+    def mean(f) -> float:
+        return float(np.mean([f(t) for t in traces]))
+
+    return {
+        "schedule": [list(s) for s in schedule],
+        "trace": traces[0].to_dict(),
+        "episodes": len(traces),
+        "schedule_error": mean(lambda t: schedule_tracking_error(t.speed, t.target)),
+        "speed_error_after_warmup": mean(lambda t: speed_error(t.speed, t.target)),
+        "schedule_error_1s": mean(lambda t: smoothed_schedule_error(t.speed, t.target, window)),
+    }
 
 
 @dataclass
@@ -150,12 +174,6 @@ def evaluate(
             res = sweeper.sweep(kind, task.name, targets, episodes, eval_seed, progress=tell)
         result = ModelEvaluation(res, score_sweep(res, task, stats), policy.path)
         if schedule:
-            trace = track_velocity(policy, task, schedule, eval_seed)
-            result.velocity = {
-                "schedule": [list(s) for s in schedule],
-                "trace": trace.to_dict(),
-                "schedule_error": schedule_tracking_error(trace.speed, trace.target),
-                "speed_error_after_warmup": speed_error(trace.speed, trace.target),
-            }
+            result.velocity = velocity_tracking(policy, task, schedule, eval_seed, episodes)
         out.models[kind] = result
     return out

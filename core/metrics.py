@@ -87,6 +87,23 @@ def schedule_tracking_error(speed: np.ndarray, target: np.ndarray, settle: int =
     return float(np.mean(errs)) if errs else float("nan")
 
 
+def running_mean(x: np.ndarray, window: int) -> np.ndarray:
+    """Trailing mean over the last ``window`` values (fewer at the start): what a speedometer averaging over a
+    second shows."""
+    x = np.asarray(x, float)
+    c = np.concatenate([[0.0], np.cumsum(x)])
+    i = np.arange(1, len(x) + 1)
+    lo = np.maximum(i - max(int(window), 1), 0)
+    return (c[i] - c[lo]) / (i - lo)
+
+
+def smoothed_schedule_error(speed: np.ndarray, target: np.ndarray, window: int, settle: int = 50) -> float:
+    """``schedule_tracking_error`` of the speed averaged over the last ``window`` steps: a running gait's
+    x-velocity swings within every stride (HalfCheetah: by about +/- 1 m/s), which no policy removes; averaged over
+    a second, what is left is whether it runs at the asked speed."""
+    return schedule_tracking_error(running_mean(speed, window), target, settle)
+
+
 def alignment_report(
     targets: np.ndarray,
     returns: np.ndarray,

@@ -6,8 +6,10 @@ from core.metrics import (
     alignment_report,
     monotonicity_violations,
     pearson,
+    running_mean,
     schedule_tracking_error,
     slope,
+    smoothed_schedule_error,
     spearman,
     speed_error,
     spread_ratio,
@@ -58,6 +60,17 @@ def test_speed_errors():
     assert speed_error(speed, target, warmup=10) == pytest.approx((90 * 0.1 + 20 * 1.0 + 80 * 0.1) / 190)
     # settle of 20 skips the zeros and the lag after the step: both segments 0.1 off
     assert schedule_tracking_error(speed, target, settle=20) == pytest.approx(0.1)
+
+
+def test_running_mean_and_smoothed_schedule_error():
+    np.testing.assert_allclose(running_mean(np.array([2.0, 4.0, 6.0, 8.0]), 2), [2.0, 3.0, 5.0, 7.0])
+    # a gait that swings +/- 1 m/s around the asked 3 m/s: 1 m/s off at every step, on target once averaged
+    t = np.arange(400)
+    speed, target = 3.0 + np.where(t % 2 == 0, 1.0, -1.0), np.full(400, 3.0)
+    assert schedule_tracking_error(speed, target) == pytest.approx(1.0)
+    assert smoothed_schedule_error(speed, target, window=20) == pytest.approx(0.0, abs=1e-12)
+    # running 0.5 m/s slow stays 0.5 m/s off, smoothed or not
+    assert smoothed_schedule_error(target - 0.5, target, window=20) == pytest.approx(0.5)
 
 
 def test_alignment_report_in_range_and_best():
