@@ -145,6 +145,7 @@ def main(argv: list[str] | None = None) -> dict:
         if "velocity" in m:
             line["velocity_schedule_error"] = m["velocity"]["schedule_error"]
             line["velocity_schedule_error_1s"] = m["velocity"].get("schedule_error_1s")
+            line["velocity_smooth_tracking_error_1s"] = m["velocity"].get("smooth", {}).get("tracking_error_1s")
         print(json.dumps(line))
     return report
 

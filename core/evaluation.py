@@ -16,7 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from core.envs import TaskSpec, get_task
-from core.metrics import alignment_report, schedule_tracking_error, smoothed_schedule_error, speed_error
+from core.metrics import (
+    alignment_report,
+    schedule_tracking_error,
+    smoothed_schedule_error,
+    smoothed_tracking_error,
+    speed_error,
+)
 from core.policy import ReturnConditionedPolicy
 from core.rollout import SweepResult, sweep, track_velocity
 
@@ -38,6 +44,13 @@ def smoothing_steps(task: TaskSpec) -> int:
     return max(1, round(1.0 / task.dt))
 
 
+def smooth_schedule(schedule: list[tuple[int, float]], task: TaskSpec) -> list[tuple[int, float]]:
+    """The step schedule's speeds as ramps: each level is reached at the middle of its part and held there, so the
+    target glides from one level to the next (points for ``schedule_at(..., smooth=True)``)."""
+    ends = [s for s, _ in schedule[1:]] + [task.max_episode_steps]
+    return [((start + end) // 2, v) for (start, v), end in zip(schedule, ends)]
+
+
 def velocity_schedule(task: TaskSpec, stats: dict, speeds: tuple[float, ...] = ()) -> list[tuple[int, float]]:
     """Step schedule [(start_step, m/s), ...] in equal parts of the episode. No speeds given: on HalfCheetah
     0.5 -> 1.0 -> 0.75 times the fastest speed in the data (its best return per step, as a speed); none elsewhere."""
@@ -48,23 +61,28 @@ def velocity_schedule(task: TaskSpec, stats: dict, speeds: tuple[float, ...] = (
     return [(i * steps // len(speeds), float(v)) for i, v in enumerate(speeds)]
 
 
-def velocity_tracking(policy, task: TaskSpec, schedule: list[tuple[int, float]], eval_seed: int, episodes: int) -> dict:
+def velocity_tracking(
+    policy, task: TaskSpec, schedule: list[tuple[int, float]], eval_seed: int, episodes: int, smooth: bool = False
+) -> dict:
     """The speed schedule run from the sweep's reset seeds (one episode each); errors are means over the episodes,
-    the trace is the first episode's (the plot)."""
-    traces = [track_velocity(policy, task, schedule, eval_seed + j) for j in range(max(1, episodes))]
+    the trace is the first episode's (the plot). ``smooth``: the same points joined by ramps."""
+    traces = [track_velocity(policy, task, schedule, eval_seed + j, smooth=smooth) for j in range(max(1, episodes))]
     window = smoothing_steps(task)
 
     def mean(f) -> float:
         return float(np.mean([f(t) for t in traces]))
 
-    return {
+    out = {
         "schedule": [list(s) for s in schedule],
         "trace": traces[0].to_dict(),
         "episodes": len(traces),
-        "schedule_error": mean(lambda t: schedule_tracking_error(t.speed, t.target)),
         "speed_error_after_warmup": mean(lambda t: speed_error(t.speed, t.target)),
-        "schedule_error_1s": mean(lambda t: smoothed_schedule_error(t.speed, t.target, window)),
+        "tracking_error_1s": mean(lambda t: smoothed_tracking_error(t.speed, t.target, window)),
     }
+    if not smooth:  # per constant segment, after 50 steps to change pace
+        out["schedule_error"] = mean(lambda t: schedule_tracking_error(t.speed, t.target))
+        out["schedule_error_1s"] = mean(lambda t: smoothed_schedule_error(t.speed, t.target, window))
+    return out
 
 
 @dataclass
@@ -175,5 +193,8 @@ def evaluate(
         result = ModelEvaluation(res, score_sweep(res, task, stats), policy.path)
         if schedule:
             result.velocity = velocity_tracking(policy, task, schedule, eval_seed, episodes)
+            result.velocity["smooth"] = velocity_tracking(
+                policy, task, smooth_schedule(schedule, task), eval_seed, episodes, True
+            )
         out.models[kind] = result
     return out

@@ -187,8 +187,11 @@ class VelocityTrace:
         return {"target": self.target.tolist(), "speed": self.speed.tolist(), "reward": self.reward.tolist()}
 
 
-def schedule_at(schedule: list[tuple[int, float]], t: int) -> float:
-    """Piecewise-constant schedule [(start_step, speed), ...] evaluated at step t."""
+def schedule_at(schedule: list[tuple[int, float]], t: int, smooth: bool = False) -> float:
+    """Schedule [(step, speed), ...] at step t: piecewise constant (each speed from its step on), or ``smooth``:
+    linear between the points (constant before the first and after the last)."""
+    if smooth:
+        return float(np.interp(t, [s for s, _ in schedule], [v for _, v in schedule]))
     current = schedule[0][1]
     for start, v in schedule:
         if t >= start:
@@ -202,21 +205,23 @@ def track_velocity(
     schedule: list[tuple[int, float]],
     seed: int,
     steps: int | None = None,
+    smooth: bool = False,
 ) -> VelocityTrace:
-    """Ask for a forward speed (constant or piecewise) by RTG = r*(v) x remaining steps (METHOD.md).
+    """Ask for a forward speed (constant, steps, or ``smooth``: linear between the schedule's points) by
+    RTG = r*(v) x remaining steps (METHOD.md).
 
-    The RTG evolves as usual (minus each reward); at each schedule change it is re-anchored.
-    The speed is read from the simulator (``info['x_velocity']``), not from the reward.
+    The RTG evolves as usual (minus each reward); whenever the target changes it is re-anchored (for a smooth
+    schedule, at every step of a ramp). The speed is read from the simulator (``info['x_velocity']``).
     """
     steps = steps or task.max_episode_steps
     env = task.make()
     try:
         obs, _ = env.reset(seed=seed)
-        v = schedule_at(schedule, 0)
+        v = schedule_at(schedule, 0, smooth)
         policy.reset(obs[None], np.array([task.rtg_for_speed(v, steps)]))
         target, speed, reward = [], [], []
         for t in range(steps):
-            v_t = schedule_at(schedule, t)
+            v_t = schedule_at(schedule, t, smooth)
             if v_t != v:
                 v = v_t
                 policy.set_rtg(np.array([task.rtg_for_speed(v, steps - t)]))

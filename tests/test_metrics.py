@@ -10,6 +10,7 @@ from core.metrics import (
     schedule_tracking_error,
     slope,
     smoothed_schedule_error,
+    smoothed_tracking_error,
     spearman,
     speed_error,
     spread_ratio,
@@ -71,6 +72,10 @@ def test_running_mean_and_smoothed_schedule_error():
     assert smoothed_schedule_error(speed, target, window=20) == pytest.approx(0.0, abs=1e-12)
     # running 0.5 m/s slow stays 0.5 m/s off, smoothed or not
     assert smoothed_schedule_error(target - 0.5, target, window=20) == pytest.approx(0.5)
+    # a ramp followed exactly, gait swings included, is on target once both are averaged; 0.5 m/s slow is 0.5 off
+    ramp = np.linspace(1.0, 4.0, 400)
+    assert smoothed_tracking_error(ramp + (speed - 3.0), ramp, window=20) == pytest.approx(0.0, abs=1e-9)
+    assert smoothed_tracking_error(ramp - 0.5, ramp, window=20) == pytest.approx(0.5)
 
 
 def test_alignment_report_in_range_and_best():

@@ -4,7 +4,7 @@ import torch
 
 from core.envs import get_task
 from core.policy import ReturnConditionedPolicy
-from core.rollout import _sweep_rows, sweep, sweep_sequential, track_velocity
+from core.rollout import _sweep_rows, schedule_at, sweep, sweep_sequential, track_velocity
 from core.store.layout import Run
 from tests.conftest import obs_batch
 
@@ -111,4 +111,18 @@ def test_velocity_trace_follows_schedule(tiny_models):
     assert trace.target.tolist() == [0.5] * 5 + [1.5] * 5
     # after the change at step 5: remaining RTG = r*(1.5) x 5 steps, minus the rewards earned since
     expected = task.rtg_for_speed(1.5, 5) - trace.reward[5:].sum()
+    assert p.rtg_now.item() * p.scale == pytest.approx(expected, rel=1e-4)
+
+
+def test_smooth_schedule_ramps_and_reanchors_at_every_ramp_step(tiny_models):
+    """A smooth schedule is linear between its points; the RTG is re-anchored at each step the target changes, so
+    after the last point it asks r*(3.0) over the steps left, minus the rewards earned since."""
+    points = [(2, 1.0), (6, 3.0)]
+    assert [schedule_at(points, t, smooth=True) for t in range(9)] == [1.0, 1.0, 1.0, 1.5, 2.0, 2.5, 3.0, 3.0, 3.0]
+    assert [schedule_at(points, t) for t in range(9)] == [1.0] * 6 + [3.0] * 3  # steps: held until the next point
+    task = get_task("halfcheetah")
+    p = ReturnConditionedPolicy.load(Run(task.name, "medium").model_path("dt"))
+    trace = track_velocity(p, task, points, seed=0, steps=10, smooth=True)
+    assert trace.target.tolist() == [1.0, 1.0, 1.0, 1.5, 2.0, 2.5, 3.0, 3.0, 3.0, 3.0]
+    expected = task.rtg_for_speed(3.0, 4) - trace.reward[6:].sum()
     assert p.rtg_now.item() * p.scale == pytest.approx(expected, rel=1e-4)
