@@ -48,8 +48,11 @@ from core.data.minari_io import episode_seeds
 from core.envs import TaskSpec, get_task
 from core.metrics import spearman
 from core.models.critic import TwinCritic
+from core.policy import ReturnConditionedPolicy
 from core.store import checkpoint as ckpt
 from core.store.layout import Run, behavior_path
+from core.training import losses as L
+from core.training.config import TrainConfig
 
 GATE = {"ranking_agreement": 0.6, "value_spearman": 0.5, "sensitivity": 1.0}
 PERTURB_STD = 0.3
@@ -70,6 +73,9 @@ class QualityConfig:
     """Behaviour-policy steps after each branch's first action (gamma^200 = 0.13 at gamma 0.99)."""
     score_seed: int = 7
     """Seeds the choice of states, perturbations and rollout noise."""
+    actor: str = ""
+    """A model checkpoint (e.g. the run's DT): also score the *alignment pairs*, the actions Q-ALIGN's loss
+    compares (reported beside the gate, not gated). Empty: skip."""
     truth_rollouts: int = 1
     """Rollouts per branch averaged into the truth (each pair's two branches share each rollout's noise). 1 is the
     gate's setting; more estimate each pair's *expected* order, which is what a critic is asked to know, and
@@ -254,6 +260,68 @@ def action_ranking(
     return scores, obs
 
 
+def data_window(policy: ReturnConditionedPolicy, tr, t: int) -> tuple[torch.Tensor, ...]:
+    """The actor's window at step t of a dataset episode, as a rollout would have it: the last K steps' data RTG
+    (scaled), states (normalised), actions (the current one zero) and timesteps, left-padded. Each (1, K, ...)."""
+    K, lo = policy.K, max(0, t - policy.K + 1)
+    n, pad = t - lo + 1, policy.K - (t - lo + 1)
+    obs = torch.as_tensor(tr.observations[lo : t + 1], dtype=torch.float32)
+    states, actions = torch.zeros(1, K, obs.shape[1]), torch.zeros(1, K, tr.actions.shape[1])
+    states[0, pad:] = policy.normalise(obs)
+    actions[0, pad : K - 1] = torch.as_tensor(tr.actions[lo:t], dtype=torch.float32)
+    rtg, timesteps, mask = torch.zeros(1, K), torch.zeros(1, K, dtype=torch.long), torch.zeros(1, K, dtype=torch.bool)
+    rtg[0, pad:] = torch.as_tensor(tr.returns_to_go[lo : t + 1], dtype=torch.float32) / policy.scale
+    timesteps[0, pad:] = torch.arange(lo, t + 1).clamp(max=policy.max_t)
+    mask[0, pad:] = True
+    assert n == int(mask.sum())
+    return rtg, states, actions, timesteps, mask
+
+
+@torch.no_grad()
+def alignment_pairs(
+    critic: TwinCritic, data: OfflineData, task: TaskSpec, ids: list[int], cfg: QualityConfig, gamma: float
+) -> dict:
+    """The pairs Q-ALIGN's loss compares: at held-out states with the data's history, the actor's action for the
+    data's RTG shifted by delta (drawn as in training: N(0, sigma^2), |delta| >= 0.2, clipped to [0, 1.2 x best]
+    scaled) against its action for the RTG as it is. Rolled out like the ranking pairs. Reports how often Q
+    orders each pair as the rollouts do (``pair_agreement``), how often asking for more (delta > 0) gave more in
+    the environment (``env_follows_request``) and in Q (``q_follows_request``), and the mean action gap."""
+    policy = ReturnConditionedPolicy.load(cfg.actor)
+    tcfg = TrainConfig()
+    rng = np.random.default_rng([cfg.score_seed, 2])
+    picks: dict[int, list[int]] = {}
+    for _ in range(cfg.states):
+        i = int(rng.choice(ids))
+        if len(data.trajectories[i]) > 1:
+            picks.setdefault(i, []).append(int(rng.integers(1, len(data.trajectories[i]))))
+    sims, obs, _, _ = replay_states(task, data, episode_seeds(data.dataset_id), picks)
+    windows = [data_window(policy, data.trajectories[i], t) for i, steps in picks.items() for t in sorted(set(steps))]
+    w = [torch.cat(parts) for parts in zip(*windows)]  # (N, K, ...)
+    gen = torch.Generator().manual_seed(cfg.score_seed)
+    high = tcfg.rtg_high_factor * max(data.return_stats["max"], 1.0) / policy.scale
+    rtg_p, sign = L.perturb_rtg(w[0], w[4], tcfg.sigma_for(task.name), tcfg.min_abs_delta, high, False, gen)
+    base = policy.actor(*w, last_only=True)[:, -1].numpy()
+    asked = policy.actor(rtg_p, *w[1:], last_only=True)[:, -1].numpy()
+    both = np.concatenate([sims, sims]), np.concatenate([asked, base]).astype(np.float32)
+    actor = load_actor(behavior_path(task.name, "medium"))
+    R = max(1, cfg.truth_rollouts)
+    g = np.mean([branch_returns(task, *both, actor, cfg.horizon, gamma, cfg.score_seed + 2 * r) for r in range(R)], 0)
+    n, up = len(sims), sign.reshape(-1).numpy() > 0
+    dg = g[:n] - g[n:]
+    dq = (lambda q: q[:n] - q[n:])(q_values(critic, data, np.concatenate([obs, obs]), both[1]).min(0))
+    decided = np.abs(dg) > 1e-6
+    agree = float(np.mean(np.sign(dq[decided]) == np.sign(dg[decided])))
+    return {
+        "pair_agreement": agree,
+        "pairs": int(decided.sum()),
+        "env_follows_request": float(np.mean((dg > 0) == up)),
+        "q_follows_request": float(np.mean((dq > 0) == up)),
+        "action_gap": float(np.abs(asked - base).mean()),
+        "actor": cfg.actor,
+        "truth_rollouts": R,
+    }
+
+
 def score(critic: TwinCritic, meta: dict, data: OfflineData, cfg: QualityConfig) -> dict:
     """Every score, the thresholds and the verdict, as stored in the critic's JSON."""
     task, gamma = get_task(data.task), float(meta["gamma"])
@@ -264,6 +332,8 @@ def score(critic: TwinCritic, meta: dict, data: OfflineData, cfg: QualityConfig)
     ranking, obs = action_ranking(critic, data, task, ids, cfg, gamma)
     out |= ranking
     out["sensitivity"] = sensitivity(critic, data, obs, cfg.score_seed)
+    if cfg.actor:
+        out["alignment_pairs"] = alignment_pairs(critic, data, task, ids, cfg, gamma)
     out |= {"thresholds": GATE, "passed": passes(out), "held_out_episodes": len(ids), "config": vars(cfg)}
     return out
 

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from core.critic_quality import GATE, QualityConfig, discounted_tails, gate_report, passes, score
+from core.critic_quality import GATE, QualityConfig, data_window, discounted_tails, gate_report, passes, score
 from core.data.dataset import load_offline_data
+from core.policy import ReturnConditionedPolicy
 from core.store.checkpoint import load_critic, update_critic_meta
 from core.store.layout import REPO_ROOT, Run, behavior_dir
 from core.training.config import preset
@@ -82,6 +83,30 @@ def test_averaged_truth_keeps_the_pairs_and_one_rollout_is_the_gates_truth(with_
     assert avg["truth_rollouts"] == 3 and one["truth_rollouts"] == 1
     assert avg["sensitivity"] == one["sensitivity"] and avg["value_spearman"] == one["value_spearman"]
     assert avg["rollout_gap_mean"] != one["rollout_gap_mean"]  # a different (averaged) truth
+
+
+def test_alignment_pairs_use_the_datas_history_and_flip_with_a_negated_critic(with_behaviour, writable_models):
+    """With an actor, the pairs Q-ALIGN compares (pi(R + delta) vs pi(R) at held-out states, the data's own
+    window) are scored beside the gate: fractions in [0, 1], a real action gap, and a negated critic orders every
+    pair (and every request) the other way. The window is the data's: its last RTG is the step's return-to-go."""
+    critic, meta = load_critic(with_behaviour.critic_path)
+    meta, data = {**meta, "holdout_every": 2}, load_offline_data("hopper", "medium")
+    cfg = replace(TINY, actor=str(writable_models["dt"]))
+    out = score(critic, meta, data, cfg)["alignment_pairs"]
+    assert 0 < out["pairs"] <= TINY.states and out["action_gap"] > 0
+    for k in ("pair_agreement", "env_follows_request", "q_follows_request"):
+        assert 0.0 <= out[k] <= 1.0
+    flipped = score(Negated(critic), meta, data, cfg)["alignment_pairs"]
+    assert flipped["pair_agreement"] == pytest.approx(1.0 - out["pair_agreement"])
+    assert flipped["q_follows_request"] == pytest.approx(1.0 - out["q_follows_request"])
+    assert flipped["env_follows_request"] == out["env_follows_request"]  # the truth does not depend on the critic
+    policy = ReturnConditionedPolicy.load(writable_models["dt"])
+    tr = data.trajectories[1]
+    rtg, states, actions, timesteps, mask = data_window(policy, tr, 3)
+    assert mask[0].tolist() == [False] * (policy.K - 4) + [True] * 4 and timesteps[0, -1] == 3
+    assert rtg[0, -1].item() * policy.scale == pytest.approx(float(tr.returns_to_go[3]), rel=1e-5)
+    assert torch.equal(actions[0, -1], torch.zeros(actions.shape[-1]))  # the current action is the one asked for
+    assert torch.allclose(actions[0, -2], torch.as_tensor(tr.actions[2]))
 
 
 def test_critic_never_trains_on_held_out_episodes(with_behaviour):
