@@ -52,13 +52,37 @@ def calibration_table(task: str, dataset: str) -> str:
     return "\n".join(rows) + f"\n\n{data.get('how', '')}"
 
 
+def critic_table(task: str, dataset: str) -> str:
+    """The quality gate's scores of the critic the shipped Q-ALIGN model aligned with (``core.critic_quality``)."""
+    rec = catalog.critic_record(task, dataset)
+    if not rec or not rec.get("quality"):
+        return (
+            f"\n\nCritic: the Q-ALIGN model of {task}/{dataset} predates the critic quality gate (no scores recorded)."
+        )
+    q = rec["quality"]
+    need = q.get("thresholds", {})
+    ceiling = f"; a perfect critic: {q.get('ranking_ceiling', float('nan')):.2f}"
+
+    def cell(key: str, extra: str = "") -> str:
+        got = q.get(key, float("nan"))
+        return f"{got:.2f} (needs {need[key]}{extra})" if key in need else f"{got:.2f}"
+
+    return (
+        f"\n\n**Critic** Q-ALIGN DT aligned with: {rec.get('objective', 'sarsa')}, {rec.get('step', 0):,} steps; "
+        f"quality gate: **{rec.get('gate', '?')}**\n\n"
+        "| value Spearman | action ranking | sensitivity |\n|---|---|---|\n"
+        f"| {cell('value_spearman')} | {cell('ranking_agreement', ceiling)} "
+        f"| {cell('sensitivity')} |"
+    )
+
+
 def show_precomputed(task: str, dataset: str):
     data = catalog.precomputed_sweep(task, dataset)
     if data is None:
         return None, f"No precomputed sweep shipped for {task}/{dataset}: use the button below."
     stats = catalog.return_stats(task, dataset)
     note = f"\n\n{data.get('how', '')}"
-    table = metrics_table(data["models"]) + note + calibration_table(task, dataset)
+    table = metrics_table(data["models"]) + note + calibration_table(task, dataset) + critic_table(task, dataset)
     return alignment_figure(data["models"], stats, f"{task} / {dataset}"), table
 
 

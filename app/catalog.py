@@ -93,3 +93,10 @@ def precomputed_sweep(task: str, dataset: str) -> dict | None:
     """The alignment sweep shipped beside the checkpoints (``sweep.json``), if any."""
     p = Run(task, dataset).sweep_path
     return json.loads(p.read_text()) if p.exists() else None
+
+
+def critic_record(task: str, dataset: str) -> dict | None:
+    """What the shipped Q-ALIGN model records about the critic it aligned with (objective, steps, the quality
+    gate's scores and verdict), or None when the pair has no Q-ALIGN model or it predates the record."""
+    p = model_path(task, dataset, "qalign").with_suffix(".json")
+    return json.loads(p.read_text()).get("critic") if p.exists() else None

@@ -64,3 +64,23 @@ def test_prediction_under_the_slider_and_outcome_asks(tiny_models):
         episode.request_for("halfcheetah", "medium", "Decision Transformer", 20, 0, "4x", "return", episode.ASK_OUTCOME)
     with pytest.raises(gr.Error, match="Ask for"):
         episode.request_for("hopper", "medium", "Decision Transformer", 20, 0, "4x", "return", "whatever")
+
+
+def test_alignment_tab_shows_the_critics_gate_record(writable_models):
+    """The Alignment tab names the critic the shipped Q-ALIGN model aligned with and its gate scores and verdict,
+    and says so when the model recorded none."""
+    from app.alignment_tab import critic_table
+
+    path = writable_models["qalign"].with_suffix(".json")
+    meta = json.loads(path.read_text())
+    meta.pop("critic", None)
+    path.write_text(json.dumps(meta))
+    assert "predates the critic quality gate" in critic_table("hopper", "medium")
+    gate = {"value_spearman": 0.5, "ranking_agreement": 0.6, "sensitivity": 1.0}
+    quality = {"value_spearman": 0.98, "ranking_agreement": 0.55, "ranking_ceiling": 0.76, "sensitivity": 1.7}
+    meta["critic"] = {"objective": "sarsa", "step": 65000, "gate": "failed (overridden by --allow-weak-critic)",
+                      "quality": quality | {"thresholds": gate}}  # fmt: skip
+    path.write_text(json.dumps(meta))
+    table = critic_table("hopper", "medium")
+    assert "sarsa, 65,000 steps" in table and "**failed (overridden by --allow-weak-critic)**" in table
+    assert "| 0.98 (needs 0.5) | 0.55 (needs 0.6; a perfect critic: 0.76) | 1.70 (needs 1.0) |" in table
