@@ -199,6 +199,27 @@ def branch_returns(
     return ret
 
 
+def truth(task: TaskSpec, both: tuple, actor: BehaviorActor, cfg: QualityConfig, gamma: float, offset: int = 0):
+    """Each branch's discounted return, averaged over ``cfg.truth_rollouts`` rollouts (seeds score_seed + 2r +
+    offset: with one rollout, score_seed for the truth and score_seed + 1 for its consistency check). -> (N,)"""
+    runs = [
+        branch_returns(task, *both, actor, cfg.horizon, gamma, cfg.score_seed + 2 * r + offset)
+        for r in range(max(1, cfg.truth_rollouts))
+    ]
+    return np.mean(runs, axis=0)
+
+
+def pick_steps(data: OfflineData, ids: list[int], n: int, rng: np.random.Generator) -> dict[int, list[int]]:
+    """``n`` draws of a held-out episode and a step t >= 1 of it (the stored obs[0] was wrong in old data):
+    {episode: [steps]}."""
+    picks: dict[int, list[int]] = {}
+    for _ in range(n):
+        i = int(rng.choice(ids))
+        if len(data.trajectories[i]) > 1:
+            picks.setdefault(i, []).append(int(rng.integers(1, len(data.trajectories[i]))))
+    return picks
+
+
 def ranking_ceiling(consistency: float) -> float:
     """Expected agreement of a perfect critic (one that knows each pair's expected order) with one noisy rollout:
     if a rollout gets the order right with probability p, two rollouts agree with c = p^2 + (1 - p)^2, so
@@ -224,24 +245,13 @@ def action_ranking(
     """Agreement of Q's order of (a, a') with the rollouts' order; returns the scores and the states' observations."""
     rng = np.random.default_rng(cfg.score_seed)
     seeds = episode_seeds(data.dataset_id)
-    picks: dict[int, list[int]] = {}
-    for _ in range(cfg.states):  # uniform over held-out steps, t >= 1 (the stored obs[0] was wrong in old data)
-        i = int(rng.choice(ids))
-        if len(data.trajectories[i]) > 1:
-            picks.setdefault(i, []).append(int(rng.integers(1, len(data.trajectories[i]))))
+    picks = pick_steps(data, ids, cfg.states, rng)
     sims, obs, acts, replay_match = replay_states(task, data, seeds, picks)
     a1, a2 = (np.clip(acts + rng.normal(0.0, PERTURB_STD, acts.shape), -1.0, 1.0).astype(np.float32) for _ in "12")
     actor = load_actor(behavior_path(task.name, "medium"))
     both = np.concatenate([sims, sims]), np.concatenate([a1, a2])
     R = max(1, cfg.truth_rollouts)
-
-    def truth(offset: int) -> np.ndarray:  # R = 1: seed score_seed (+ 1 for the second truth), as the gate has it
-        runs = [
-            branch_returns(task, *both, actor, cfg.horizon, gamma, cfg.score_seed + 2 * r + offset) for r in range(R)
-        ]
-        return np.mean(runs, axis=0)
-
-    g = truth(0)
+    g = truth(task, both, actor, cfg, gamma)
     n = len(sims)
     dg = g[:n] - g[n:]
     q = q_values(critic, data, np.concatenate([obs, obs]), both[1]).min(0)
@@ -250,7 +260,7 @@ def action_ranking(
     agree = float(np.mean(np.sign(dq[decided]) == np.sign(dg[decided])))
     # The truth's own reliability: the same pairs again with other rollout noise. If the two rollouts' orders
     # agree little more than chance, no critic could score well and the gate would measure noise.
-    g2 = truth(1)
+    g2 = truth(task, both, actor, cfg, gamma, offset=1)
     dg2 = g2[:n] - g2[n:]
     both_decided = decided & (np.abs(dg2) > 1e-6)
     consistency = float(np.mean(np.sign(dg[both_decided]) == np.sign(dg2[both_decided])))
@@ -289,11 +299,7 @@ def alignment_pairs(
     policy = ReturnConditionedPolicy.load(cfg.actor)
     tcfg = TrainConfig()
     rng = np.random.default_rng([cfg.score_seed, 2])
-    picks: dict[int, list[int]] = {}
-    for _ in range(cfg.states):
-        i = int(rng.choice(ids))
-        if len(data.trajectories[i]) > 1:
-            picks.setdefault(i, []).append(int(rng.integers(1, len(data.trajectories[i]))))
+    picks = pick_steps(data, ids, cfg.states, rng)
     sims, obs, _, _ = replay_states(task, data, episode_seeds(data.dataset_id), picks)
     windows = [data_window(policy, data.trajectories[i], t) for i, steps in picks.items() for t in sorted(set(steps))]
     w = [torch.cat(parts) for parts in zip(*windows)]  # (N, K, ...)
@@ -304,8 +310,7 @@ def alignment_pairs(
     asked = policy.actor(rtg_p, *w[1:], last_only=True)[:, -1].numpy()
     both = np.concatenate([sims, sims]), np.concatenate([asked, base]).astype(np.float32)
     actor = load_actor(behavior_path(task.name, "medium"))
-    R = max(1, cfg.truth_rollouts)
-    g = np.mean([branch_returns(task, *both, actor, cfg.horizon, gamma, cfg.score_seed + 2 * r) for r in range(R)], 0)
+    g = truth(task, both, actor, cfg, gamma)
     n, up = len(sims), sign.reshape(-1).numpy() > 0
     dg = g[:n] - g[n:]
     dq = (lambda q: q[:n] - q[n:])(q_values(critic, data, np.concatenate([obs, obs]), both[1]).min(0))
@@ -318,7 +323,7 @@ def alignment_pairs(
         "q_follows_request": float(np.mean((dq > 0) == up)),
         "action_gap": float(np.abs(asked - base).mean()),
         "actor": cfg.actor,
-        "truth_rollouts": R,
+        "truth_rollouts": max(1, cfg.truth_rollouts),
     }
 
 
