@@ -1,6 +1,6 @@
 """Rollout speed on this machine, measured side by side in one run:
 
-1. sweep throughput: the batched vector-env sweep (one lane, and its default of one lane per core: threads whose
+1. sweep throughput: the batched vector-env sweep (one lane, and its default of ``LANES`` lanes: threads whose
    physics and policy forwards overlap) vs the sequential one-episode-at-a-time loop (the original DT evaluation),
    same targets, episodes and seeds (default: core.evaluate's 10 requests x 5 episodes);
 2. policy overhead: sweep env steps/s vs raw MuJoCo steps/s (one gymnasium env, random actions, one core);

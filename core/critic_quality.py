@@ -220,6 +220,15 @@ def pick_steps(data: OfflineData, ids: list[int], n: int, rng: np.random.Generat
     return picks
 
 
+def pair_orders(g: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Pairs stacked as (first branches, second branches): returns (N,) each of the truth's and Q's differences,
+    which pairs the truth decides, and how often Q orders a decided pair as the truth does."""
+    n = len(g) // 2
+    dg, dq = g[:n] - g[n:], q[:n] - q[n:]
+    decided = np.abs(dg) > 1e-6
+    return dg, dq, decided, float(np.mean(np.sign(dq[decided]) == np.sign(dg[decided])))
+
+
 def ranking_ceiling(consistency: float) -> float:
     """Expected agreement of a perfect critic (one that knows each pair's expected order) with one noisy rollout:
     if a rollout gets the order right with probability p, two rollouts agree with c = p^2 + (1 - p)^2, so
@@ -250,23 +259,17 @@ def action_ranking(
     a1, a2 = (np.clip(acts + rng.normal(0.0, PERTURB_STD, acts.shape), -1.0, 1.0).astype(np.float32) for _ in "12")
     actor = load_actor(behavior_path(task.name, "medium"))
     both = np.concatenate([sims, sims]), np.concatenate([a1, a2])
-    R = max(1, cfg.truth_rollouts)
     g = truth(task, both, actor, cfg, gamma)
-    n = len(sims)
-    dg = g[:n] - g[n:]
-    q = q_values(critic, data, np.concatenate([obs, obs]), both[1]).min(0)
-    dq = q[:n] - q[n:]
-    decided = np.abs(dg) > 1e-6
-    agree = float(np.mean(np.sign(dq[decided]) == np.sign(dg[decided])))
+    dg, dq, decided, agree = pair_orders(g, q_values(critic, data, np.concatenate([obs, obs]), both[1]).min(0))
     # The truth's own reliability: the same pairs again with other rollout noise. If the two rollouts' orders
     # agree little more than chance, no critic could score well and the gate would measure noise.
     g2 = truth(task, both, actor, cfg, gamma, offset=1)
-    dg2 = g2[:n] - g2[n:]
+    dg2 = g2[: len(dg)] - g2[len(dg) :]
     both_decided = decided & (np.abs(dg2) > 1e-6)
     consistency = float(np.mean(np.sign(dg[both_decided]) == np.sign(dg2[both_decided])))
     scores = {"ranking_agreement": agree, "ranking_pairs": int(decided.sum()), "replay_match": replay_match,
               "rollout_gap_mean": float(np.abs(dg).mean()), "truth_consistency": consistency,
-              "ranking_ceiling": ranking_ceiling(consistency), "truth_rollouts": R}  # fmt: skip
+              "ranking_ceiling": ranking_ceiling(consistency), "truth_rollouts": max(1, cfg.truth_rollouts)}  # fmt: skip
     return scores, obs
 
 
@@ -274,7 +277,7 @@ def data_window(policy: ReturnConditionedPolicy, tr, t: int) -> tuple[torch.Tens
     """The actor's window at step t of a dataset episode, as a rollout would have it: the last K steps' data RTG
     (scaled), states (normalised), actions (the current one zero) and timesteps, left-padded. Each (1, K, ...)."""
     K, lo = policy.K, max(0, t - policy.K + 1)
-    n, pad = t - lo + 1, policy.K - (t - lo + 1)
+    pad = K - (t - lo + 1)
     obs = torch.as_tensor(tr.observations[lo : t + 1], dtype=torch.float32)
     states, actions = torch.zeros(1, K, obs.shape[1]), torch.zeros(1, K, tr.actions.shape[1])
     states[0, pad:] = policy.normalise(obs)
@@ -283,7 +286,6 @@ def data_window(policy: ReturnConditionedPolicy, tr, t: int) -> tuple[torch.Tens
     rtg[0, pad:] = torch.as_tensor(tr.returns_to_go[lo : t + 1], dtype=torch.float32) / policy.scale
     timesteps[0, pad:] = torch.arange(lo, t + 1).clamp(max=policy.max_t)
     mask[0, pad:] = True
-    assert n == int(mask.sum())
     return rtg, states, actions, timesteps, mask
 
 
@@ -311,11 +313,8 @@ def alignment_pairs(
     both = np.concatenate([sims, sims]), np.concatenate([asked, base]).astype(np.float32)
     actor = load_actor(behavior_path(task.name, "medium"))
     g = truth(task, both, actor, cfg, gamma)
-    n, up = len(sims), sign.reshape(-1).numpy() > 0
-    dg = g[:n] - g[n:]
-    dq = (lambda q: q[:n] - q[n:])(q_values(critic, data, np.concatenate([obs, obs]), both[1]).min(0))
-    decided = np.abs(dg) > 1e-6
-    agree = float(np.mean(np.sign(dq[decided]) == np.sign(dg[decided])))
+    dg, dq, decided, agree = pair_orders(g, q_values(critic, data, np.concatenate([obs, obs]), both[1]).min(0))
+    up = sign.reshape(-1).numpy() > 0
     return {
         "pair_agreement": agree,
         "pairs": int(decided.sum()),

@@ -107,10 +107,7 @@ def smoothed_schedule_error(speed: np.ndarray, target: np.ndarray, window: int, 
 def smoothed_tracking_error(speed: np.ndarray, target: np.ndarray, window: int, warmup: int = 50) -> float:
     """Mean |speed - target| after ``warmup`` steps, both averaged over the last ``window`` steps: for targets
     that change smoothly (every step of a ramp is its own "segment", so ``schedule_tracking_error`` has none)."""
-    speed, target = running_mean(speed, window), running_mean(target, window)
-    if len(speed) <= warmup:
-        return float("nan")
-    return float(np.mean(np.abs(speed[warmup:] - target[warmup:])))
+    return speed_error(running_mean(speed, window), running_mean(target, window), warmup)
 
 
 def alignment_report(

@@ -102,7 +102,7 @@ def sweep(
 
     if lanes == 1:
         parts = [run(0)]
-    else:  # a lane per core already: intra-op threads on top would fight over the cores (OpenMP spin-waits)
+    else:  # each lane is a thread already: intra-op threads on top would fight over the cores (OpenMP spin-waits)
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
