@@ -22,7 +22,9 @@ from app import catalog, live_routes, text  # noqa: E402
 from app.alignment_tab import build_alignment_tab, show_precomputed  # noqa: E402
 from app.episode_tab import build_episode_tab  # noqa: E402
 from app.status import build_status_tab  # noqa: E402
+from core import lanes  # noqa: E402
 from core.engine import LiveEngine  # noqa: E402
+from core.rollout import LANES  # noqa: E402
 
 MAX_QUEUE = 32  # waiting requests beyond this are refused with a message instead of piling up
 
@@ -50,12 +52,13 @@ def build_server(demo: gr.Blocks, engine: LiveEngine) -> FastAPI:
 
 
 def warm_up(engine: LiveEngine) -> None:
-    """Start the engine and, in the background, load every shipped model and build each task's simulator,
-    so the first viewer's episode starts without waiting for them."""
+    """Start the engine and, in the background, load every shipped model, build each task's simulator and start
+    the sweep lane workers, so the first viewer's episode (or sweep) starts without waiting for them."""
     models = catalog.available()
     paths = [str(catalog.model_path(t, d, k)) for t, ds in models.items() for d, kinds in ds.items() for k in kinds]
     engine.start()
     threading.Thread(target=engine.warm, args=(sorted(models), paths), name="warm-up", daemon=True).start()
+    lanes.warm(LANES - 1)
 
 
 def main() -> None:

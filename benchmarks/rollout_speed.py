@@ -1,13 +1,15 @@
 """Rollout speed on this machine, measured side by side in one run:
 
-1. sweep throughput: the batched vector-env sweep (one lane, and its default of ``LANES`` lanes: threads whose
-   physics and policy forwards overlap) vs the sequential one-episode-at-a-time loop (the original DT evaluation),
-   same targets, episodes and seeds (default: core.evaluate's 10 requests x 5 episodes);
+1. sweep throughput, eager and TorchScript actor: the sequential one-episode-at-a-time loop (the original DT
+   evaluation) vs the batched sweep with one lane (one thread, then ``--threads``) and with ``LANES`` lanes (lane 0
+   here, the others in worker processes: ``core.lanes``); same targets, episodes and seeds (default: core.evaluate's
+   10 requests x 5 episodes). The workers are started (and their start-up timed) before the timed sweeps, and each
+   actor's first lane sweep, which sends the weights (and compiles them there), is timed apart;
 2. policy overhead: sweep env steps/s vs raw MuJoCo steps/s (one gymnasium env, random actions, one core);
 3. live engine (with --checkpoint): env steps/s of N episodes of one checkpoint stepped together, unpaced,
    one batched forward per tick, with the actor eager or compiled (TorchScript).
 
-    python benchmarks/rollout_speed.py [--checkpoint checkpoints/hopper/medium/qalign/model]
+    python benchmarks/rollout_speed.py [--checkpoint checkpoints/hopper/medium-replay/dt/model] [--skip-engine]
 
 Without a checkpoint, an untrained actor of the cpu preset's shape is used (speed does not depend
 on the weights). Episodes are capped at --steps so the sequential loop finishes quickly.
@@ -27,6 +29,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import core  # noqa: E402,F401
+from core import lanes  # noqa: E402
 from core.engine import EngineConfig, EpisodeRequest, LiveEngine  # noqa: E402
 from core.envs import get_task  # noqa: E402
 from core.models.dt import DecisionTransformer  # noqa: E402
@@ -61,58 +64,70 @@ def raw_steps_per_s(task, steps: int) -> float:
     return steps / (time.perf_counter() - t0)
 
 
+def timed(fn, *args, **kwargs):
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return time.perf_counter() - t0, out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--task", default="hopper")
     ap.add_argument("--checkpoint", default=None)
-    ap.add_argument("--compile", action="store_true", help="sweep with the TorchScript-compiled actor")
     ap.add_argument("--targets", type=int, default=10)
     ap.add_argument("--episodes", type=int, default=5)
     ap.add_argument("--steps", type=int, default=300, help="episode cap for the sweep comparison")
     ap.add_argument("--threads", type=int, default=2, help="torch threads of the sequential loop and the 1-lane run")
+    ap.add_argument("--skip-engine", action="store_true", help="sweeps only")
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
     task = get_task(args.task)
-    policy = load_policy(args.checkpoint, task)
-    if args.compile:
-        policy.compile()
     targets = np.linspace(500, 3000, args.targets)
-
     capped = dataclasses.replace(task, max_episode_steps=args.steps)
     raw = raw_steps_per_s(task, 3000)
-    runs = {}
-    lanes_name = f"batched, {LANES} lanes (1 thread each)"
-    for name, lanes, threads in (
-        ("batched, 1 lane, 1 thread (core.evaluate before lanes)", 1, 1),
-        (f"batched, 1 lane, {args.threads} threads", 1, args.threads),
-        (lanes_name, None, args.threads),
-    ):
-        torch.set_num_threads(threads)
-        t0 = time.perf_counter()
-        res = sweep(policy, capped, targets, args.episodes, seed=0, lanes=lanes)
-        runs[name] = (time.perf_counter() - t0, res)
-    torch.set_num_threads(args.threads)
-    t0 = time.perf_counter()
-    seq = sweep_sequential(policy, capped, targets, args.episodes, seed=0)
-    t_seq = time.perf_counter() - t0
-    n_steps = int(res.lengths.sum())
+    start_s, _ = timed(lanes.warm, LANES - 1, wait=True)
     print(
-        f"sweep {args.targets} targets x {args.episodes} episodes (<= {args.steps} steps, {n_steps:,} env steps), "
-        f"torch threads {args.threads}; raw MuJoCo {raw:,.0f} steps/s (one env, random actions, one core)"
+        f"raw MuJoCo {raw:,.0f} steps/s (one env, random actions, one core); {LANES - 1} lane worker(s) started in {start_s:.2f}s"
     )
-    print(f"  sequential loop: {t_seq:.2f}s, {n_steps / t_seq:,.0f} env steps/s ({n_steps / t_seq / raw:.2f} of raw)")
-    for name, (t, r) in runs.items():
-        same = np.allclose(r.returns, seq, rtol=1e-4)
-        print(
-            f"  {name}: {t:.2f}s, {n_steps / t:,.0f} env steps/s ({n_steps / t / raw:.2f} of raw), "
-            f"{t_seq / t:.1f}x the sequential loop (same returns: {same})"
-        )
-    (t_1, r_1), (t_n, r_n) = next(iter(runs.values())), runs[lanes_name]
-    rel = np.max(np.abs(r_1.returns - r_n.returns) / np.maximum(np.abs(r_1.returns), 1.0))
-    print(f"  lanes vs one lane, one thread: {t_1 / t_n:.2f}x (largest relative return difference {rel:.1e})")
 
-    if not args.checkpoint:
-        print("live engine: skipped (needs --checkpoint)")
+    seq_eager = None
+    for actor in ("eager", "compiled"):
+        policy = load_policy(args.checkpoint, task)
+        if actor == "compiled":
+            policy.compile()
+        torch.set_num_threads(args.threads)
+        t_seq, seq = timed(sweep_sequential, policy, capped, targets, args.episodes, seed=0)
+        first_s, _ = timed(sweep, policy, capped, targets[:1], LANES, seed=0)  # sends (compiles) the weights
+        runs = {}
+        for name, lanes_, threads in (
+            ("batched, 1 lane, 1 thread", 1, 1),
+            (f"batched, 1 lane, {args.threads} threads", 1, args.threads),
+            (f"batched, {LANES} lanes (processes, 1 thread each)", LANES, args.threads),
+        ):
+            torch.set_num_threads(threads)
+            runs[name] = timed(sweep, policy, capped, targets, args.episodes, seed=0, lanes=lanes_)
+        torch.set_num_threads(args.threads)
+        n_steps = int(next(iter(runs.values()))[1].lengths.sum())
+        seq_eager = seq_eager or n_steps / t_seq
+        print(
+            f"{actor} actor: {args.targets} targets x {args.episodes} episodes (<= {args.steps} steps, {n_steps:,} env "
+            f"steps); first lane sweep of this actor (weights sent to the workers) {first_s:.2f}s"
+        )
+        print(
+            f"  sequential loop ({args.threads} threads): {t_seq:.2f}s, {n_steps / t_seq:,.0f} env steps/s ({n_steps / t_seq / raw:.2f} of raw)"
+        )
+        for name, (t, r) in runs.items():
+            same = np.allclose(r.returns, seq, rtol=1e-4)
+            rate = n_steps / t
+            print(
+                f"  {name}: {t:.2f}s, {rate:,.0f} env steps/s ({rate / raw:.2f} of raw), {rate * t_seq / n_steps:.1f}x "
+                f"this actor's sequential loop, {rate / seq_eager:.1f}x the eager one (same returns: {same})"
+            )
+        (t_1, r_1), (t_n, r_n) = next(iter(runs.values())), list(runs.values())[-1]
+        rel = np.max(np.abs(r_1.returns - r_n.returns) / np.maximum(np.abs(r_1.returns), 1.0))
+        print(f"  lanes vs one lane, one thread: {t_1 / t_n:.2f}x (largest relative return difference {rel:.1e})")
+
+    if not args.checkpoint or args.skip_engine:
+        print("live engine: skipped (needs --checkpoint)" if not args.checkpoint else "live engine: skipped")
         return
     for compile_ in (False, True):
         for n in (1, 4, 16):

@@ -104,7 +104,8 @@ class _SweepWorker:
         from core.envs import get_task
         from core.rollout import sweep
 
-        return sweep(self.policies[kind], get_task(task_name), targets, episodes, seed, max_steps=max_steps)
+        # lanes=1: the Ray workers are the parallelism here; a lane worker process each would oversubscribe the cores
+        return sweep(self.policies[kind], get_task(task_name), targets, episodes, seed, max_steps=max_steps, lanes=1)
 
 
 class RaySweeper:

@@ -63,7 +63,8 @@ class EvalConfig:
     png: bool = True
     """Also write PNG figures (kaleido drives a headless Chromium: seconds per figure); HTML is always written."""
     backend: Literal["local", "ray"] = "local"
-    """local: one batched vector env; ray: the targets x episodes split over Ray workers (same seeds, same numbers)."""
+    """local: batched sweep lanes on this machine's cores (core.rollout.sweep); ray: the targets x episodes split
+    over Ray workers (same seeds, same numbers)."""
     workers: int = 2
     """Ray workers (one CPU each)."""
     address: str | None = None

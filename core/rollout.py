@@ -1,4 +1,4 @@
-"""Roll policies out: batched RTG sweeps on gymnasium vector envs, velocity tracking, and the
+"""Roll policies out: batched RTG sweeps (split into lanes over the cores), velocity tracking, and the
 sequential one-episode-at-a-time loop that the benchmarks compare against.
 
 Rendering never happens here (the live view is core.engine, drawn by the page; MP4s are core.video): sweeps
@@ -12,10 +12,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import gymnasium as gym
 import numpy as np
 import torch
 
+from core import lanes as lanes_mod
 from core.envs import TaskSpec
 from core.policy import ReturnConditionedPolicy
 
@@ -46,19 +46,6 @@ class SweepResult:
         } | self.extra
 
 
-def step_velocity(info: dict, n: int) -> np.ndarray:
-    """x-velocity of each sub-env's last step; an env that just ended reports it under ``final_info``."""
-    vel = np.zeros(n)
-    for part in (info, info.get("final_info", {})):
-        if "x_velocity" in part:
-            vel = np.where(part["_x_velocity"], part["x_velocity"], vel)
-    return vel
-
-
-def make_vector_env(task: TaskSpec, n: int) -> gym.vector.SyncVectorEnv:
-    return gym.vector.SyncVectorEnv([task.make for _ in range(n)], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
-
-
 def sweep(
     policy: ReturnConditionedPolicy,
     task: TaskSpec,
@@ -69,14 +56,14 @@ def sweep(
     max_steps: int | None = None,
     lanes: int | None = None,
 ) -> SweepResult:
-    """All targets x episodes at once: vector envs, one batched policy forward per step and lane.
+    """All targets x episodes at once: one batched policy forward per step and lane, over the live episodes.
 
     Episode j of every target uses reset seed ``seed + j``, so targets are compared on the same starts.
-    ``lanes``: the episodes are split into this many groups, each stepped by its own thread (its own vector env
-    and policy rows, the same actor weights); one group's physics runs while another's policy forward does (MuJoCo
-    and PyTorch kernels release the GIL). Default ``LANES`` on every machine, whatever its core count: rows of a
-    batched forward do not mix, but the batch size can change the last bits of a matrix product (the BLAS picks
-    its kernel by shape), which MuJoCo amplifies over an episode, so a fixed split keeps results comparable.
+    ``lanes``: the episodes are dealt in turn to this many groups (so each holds every target, short and long
+    episodes alike); group 0 runs in this thread, the others each in a worker process (``core.lanes``, the same
+    weights), one core each. Default ``LANES`` on every machine, whatever its core count: rows of a batched forward
+    do not mix, but the batch size can change the last bits of a matrix product (the BLAS picks its kernel by
+    shape), which MuJoCo amplifies over an episode, so a fixed split keeps results comparable.
     """
     targets = policy.clamp_targets(np.asarray(targets, dtype=np.float64))
     N, M = len(targets), int(episodes)
@@ -85,7 +72,7 @@ def sweep(
     seeds = np.tile(np.arange(seed, seed + M), (N, 1))  # (N, M)
     per_episode = np.repeat(targets, M)
     lanes = max(1, min(lanes or LANES, N * M))
-    groups = np.array_split(np.arange(N * M), lanes)
+    groups = [np.arange(lane, N * M, lanes) for lane in range(lanes)]  # dealt in turn: each lane gets every target
     limit = max_steps or task.max_episode_steps
     done_by_lane, lock = [0] * lanes, threading.Lock()
 
@@ -97,20 +84,31 @@ def sweep(
 
     def run(lane: int) -> tuple[np.ndarray, ...]:
         rows = groups[lane]
-        own = policy if lanes == 1 else policy.twin()
-        return _sweep_rows(own, task, per_episode[rows], seeds.reshape(-1)[rows], limit, lambda d: tell(lane, d))
+        args = (task, per_episode[rows], seeds.reshape(-1)[rows], limit, lambda d: tell(lane, d))
+        if lane == 0:
+            return _sweep_rows(policy if lanes == 1 else policy.twin(), *args)
+        worker = lanes_mod.take()
+        if worker is None:  # every worker busy with other sweeps: a thread here (slower, same numbers)
+            return _sweep_rows(policy.twin(), *args)
+        try:
+            return worker.run(policy, *args)
+        finally:
+            lanes_mod.give(worker)
 
     if lanes == 1:
         parts = [run(0)]
-    else:  # each lane is a thread already: intra-op threads on top would fight over the cores (OpenMP spin-waits)
+    else:  # one core per lane: intra-op threads on top would fight over the cores (OpenMP spin-waits)
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
-            with ThreadPoolExecutor(lanes, thread_name_prefix="sweep-lane") as pool:
-                parts = list(pool.map(run, range(lanes)))
+            with ThreadPoolExecutor(lanes - 1, thread_name_prefix="sweep-lane") as pool:
+                others = [pool.submit(run, lane) for lane in range(1, lanes)]  # each waits on its worker process
+                parts = [run(0)] + [f.result() for f in others]
         finally:
             torch.set_num_threads(threads)
-    ret, length, vel_sum = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    ret, length, vel_sum = (np.empty(N * M), np.empty(N * M, int), np.empty(N * M))
+    for rows, part in zip(groups, parts):
+        ret[rows], length[rows], vel_sum[rows] = part
     shape = (N, M)
     return SweepResult(
         targets, ret.reshape(shape), length.reshape(shape), (vel_sum / np.maximum(length, 1)).reshape(shape), seeds
@@ -118,9 +116,8 @@ def sweep(
 
 
 LANES = 2
-"""Sweep lanes by default. Measured on the 2-core machine (``benchmarks/rollout_speed.py``, Hopper, 10 x 5
-episodes): 1.34x one lane at one torch thread, about level with one lane at two threads; threads share one
-GIL, so more lanes than cores buy nothing."""
+"""Sweep lanes by default: this process and one worker process, one core each (the machine we target has two).
+Thread lanes measured only 1.3x one lane (one GIL); see ``benchmarks/rollout_speed.py`` for the processes."""
 
 
 def _sweep_rows(
@@ -131,29 +128,37 @@ def _sweep_rows(
     limit: int,
     tell: Callable[[int], None],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One lane of a sweep: episodes with these targets and reset seeds, stepped together until all end."""
+    """One lane of a sweep: episodes with these targets and reset seeds, stepped together until all end.
+
+    Only live episodes are stepped and batched: an episode that ends leaves the policy's batch and its simulator
+    stops (a vector env would reset it and go on simulating, and the forward would carry its row to the end)."""
     n = len(targets)
-    env = make_vector_env(task, n)
+    envs = [task.make() for _ in range(n)]
     try:
-        obs, _ = env.reset(seed=seeds.tolist())
+        obs = np.stack([env.reset(seed=int(s))[0] for env, s in zip(envs, seeds)])  # (n, obs_dim)
         policy.reset(obs, targets)
         ret, length, vel_sum = np.zeros(n), np.zeros(n, int), np.zeros(n)
-        alive = np.ones(n, bool)
+        live = np.arange(n)  # the episode of each policy row
         for _ in range(limit):
-            actions = policy.act(obs)
-            obs, rewards, term, trunc, info = env.step(actions)
-            policy.observe(np.where(alive, rewards, 0.0))
-            ret += np.where(alive, rewards, 0.0)
-            vel_sum += np.where(alive, step_velocity(info, n), 0.0)
-            length += alive
-            finished = alive & (term | trunc)
-            alive &= ~finished
-            if finished.any():
-                tell(int((~alive).sum()))
-            if not alive.any():
+            actions = policy.act(obs)  # (len(live), act_dim)
+            rewards, ended = np.zeros(len(live)), np.zeros(len(live), bool)
+            for row, i in enumerate(live):
+                obs[row], rewards[row], term, trunc, info = envs[i].step(actions[row])
+                vel_sum[i] += info.get("x_velocity", 0.0)
+                ended[row] = term or trunc
+            policy.observe(rewards)
+            ret[live] += rewards
+            length[live] += 1
+            if ended.any():
+                live, obs = live[~ended], obs[~ended]
+                if len(live):
+                    policy.remove(np.flatnonzero(ended))
+                tell(n - len(live))
+            if not len(live):
                 break
     finally:
-        env.close()
+        for env in envs:
+            env.close()
     return ret, length, vel_sum
 
 

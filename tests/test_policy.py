@@ -1,7 +1,10 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 
+from core import lanes
 from core.envs import get_task
 from core.policy import ReturnConditionedPolicy
 from core.rollout import _sweep_rows, schedule_at, sweep, sweep_sequential, track_velocity
@@ -75,25 +78,49 @@ def test_batched_sweep_equals_sequential_loop(tiny_models):
 
 
 def test_sweep_lanes_are_their_rows_run_alone_and_count_every_episode(tiny_models):
-    """Two lanes (threads, each its own rows and vector env over the same weights) return exactly what each lane's
-    rows give when run alone, in the grid's order; close to one lane (a batch's size can change the last bits of
-    its actions); and the progress callback ends at every episode done."""
+    """Two lanes (lane 0 here, lane 1 in a worker process; episodes dealt to them in turn) return exactly what each
+    lane's rows give when run alone in this process, in the grid's order; close to one lane (a batch's size can
+    change the last bits of its actions); and the progress callback ends at every episode done."""
     task = get_task("hopper")
     p = ReturnConditionedPolicy.load(tiny_models["dt"])
     targets = np.array([0.1, 0.6, 1.3]) * p.return_range[1]
     seen = []
     two = sweep(p, task, targets, episodes=3, seed=11, lanes=2, progress=lambda d, n: seen.append((d, n)))
     flat_targets, flat_seeds = np.repeat(targets, 3), np.tile(np.arange(11, 14), 3)
-    halves = [
-        _sweep_rows(p.twin(), task, flat_targets[rows], flat_seeds[rows], task.max_episode_steps, lambda d: None)
-        for rows in (np.arange(0, 5), np.arange(5, 9))
-    ]
-    np.testing.assert_array_equal(two.returns.reshape(-1), np.concatenate([h[0] for h in halves]))
-    np.testing.assert_array_equal(two.lengths.reshape(-1), np.concatenate([h[1] for h in halves]))
+    for rows in (np.arange(0, 9, 2), np.arange(1, 9, 2)):
+        alone = _sweep_rows(p.twin(), task, flat_targets[rows], flat_seeds[rows], task.max_episode_steps, print)
+        np.testing.assert_array_equal(two.returns.reshape(-1)[rows], alone[0])
+        np.testing.assert_array_equal(two.lengths.reshape(-1)[rows], alone[1])
     assert two.seeds.tolist() == [[11, 12, 13]] * 3
     one = sweep(p, task, targets, episodes=3, seed=11, lanes=1)
     np.testing.assert_allclose(two.returns, one.returns, rtol=1e-4)
     assert seen[-1] == (9, 9) and all(a <= b for (a, _), (b, _) in zip(seen, seen[1:]))
+
+
+def test_sweep_lane_worker_failures_are_clear_and_the_next_sweep_recovers(tiny_models, monkeypatch):
+    """A worker killed mid-lane or failing inside its lane raises LaneError naming it; the next sweep starts a fresh
+    worker; with every worker busy a lane runs in a thread here, with the same numbers."""
+    task = get_task("hopper")
+    p = ReturnConditionedPolicy.load(tiny_models["dt"])
+    targets = [0.5 * p.return_range[1]]
+    ref = sweep(p, task, targets, episodes=4, seed=3, lanes=2)
+
+    dead = lanes.take()
+    dead.proc.kill()
+    dead.proc.wait()
+    monkeypatch.setattr(lanes, "take", lambda: dead)
+    with pytest.raises(lanes.LaneError, match="died"):
+        sweep(p, task, targets, episodes=4, seed=3, lanes=2)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(sweep(p, task, targets, episodes=4, seed=3, lanes=2).returns, ref.returns)
+
+    bad = dataclasses.replace(task, gym_id="NoSuchTask-v9")
+    with pytest.raises(lanes.LaneError, match="NoSuchTask"):
+        lanes.take().run(p, bad, np.array([1.0]), np.array([0]), 5, print)
+
+    monkeypatch.setattr(lanes, "MAX_WORKERS", 0)
+    monkeypatch.setattr(lanes, "_idle", [])
+    np.testing.assert_array_equal(sweep(p, task, targets, episodes=4, seed=3, lanes=2).returns, ref.returns)
 
 
 def test_sweep_rejects_empty(tiny_models):
