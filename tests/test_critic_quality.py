@@ -10,7 +10,16 @@ import numpy as np
 import pytest
 import torch
 
-from core.critic_quality import GATE, QualityConfig, data_window, discounted_tails, gate_report, passes, score
+from core.critic_quality import (
+    GATE,
+    QualityConfig,
+    data_window,
+    discounted_tails,
+    gate_report,
+    passes,
+    ranking_by_gap,
+    score,
+)
 from core.data.dataset import load_offline_data
 from core.policy import ReturnConditionedPolicy
 from core.store.checkpoint import load_critic, update_critic_meta
@@ -42,6 +51,15 @@ def test_gate_verdict_and_report():
     bad = {**good, "ranking_agreement": 0.55}
     assert not passes(bad) and "ranking_agreement =   0.550  (needs >= 0.6: FAIL)" in gate_report(bad)
     assert not passes({k: v for k, v in good.items() if k != "sensitivity"})  # a missing score fails
+
+
+def test_ranking_by_gap_bins_pairs_by_how_much_their_outcomes_differ():
+    """A critic right only where the outcomes differ most scores 1 in the top fifth and 0 elsewhere; undecided pairs
+    (gap 0) count in no bin; the bins hold a fifth of the pairs each."""
+    gap = np.r_[np.arange(1.0, 101.0), 0.0] * np.where(np.arange(101) % 2, 1.0, -1.0)  # |gap| 1..100, one 0
+    dq = np.where(np.abs(gap) >= 80, gap, -gap)  # right on the top fifth (edges 0, 20, ..., 80, 100), wrong below
+    assert ranking_by_gap(dq, gap) == [0.0, 0.0, 0.0, 0.0, 1.0]
+    assert ranking_by_gap(-dq, gap) == [1.0, 1.0, 1.0, 1.0, 0.0]
 
 
 class Negated(torch.nn.Module):
