@@ -233,6 +233,9 @@ def test_state_encoder_and_activation_options_build_the_asked_layers():
     assert plain.embed_time.weight.std() > 0.5 and abs(gpt2.embed_time.weight.std().item() - 0.02) < 0.002
     assert gpt2.blocks[0].mlp[0].weight.std() < 0.025 and not gpt2.blocks[0].mlp[0].bias.any()
     assert gpt2.embed_rtg.weight.abs().max() > 0.1  # input layers keep PyTorch's defaults
+    d3_ln = DecisionTransformer(DTConfig(**{**CFG.__dict__, "ln_eps": 0.003}), 4, 2)
+    assert {b.ln1.eps for b in d3_ln.blocks} | {d3_ln.blocks[0].ln2.eps, d3_ln.ln_f.eps} == {0.003}
+    assert d3_ln.embed_ln.eps == plain.ln_f.eps == 1e-5  # the default is PyTorch's, as every checkpoint before it
 
 
 def test_transitions_skip_truncated_last_step_and_mask_terminals():

@@ -40,6 +40,9 @@ class DTConfig:
     """State token: one linear layer, or linear + ReLU (d3rlpy's vector encoder)."""
     activation: Literal["gelu", "relu"] = "gelu"
     """Activation inside each block's MLP (GPT-2: GELU; d3rlpy's DT: ReLU)."""
+    ln_eps: float = 1e-5
+    """Epsilon of the blocks' and the final LayerNorm (PyTorch's default; d3rlpy's DT uses 0.003 there, which damps
+    tokens of small variance); the embedding LayerNorm keeps PyTorch's default, as in d3rlpy."""
     init: Literal["torch", "gpt2"] = "torch"
     """Initial weights. ``torch``: PyTorch's defaults (the timestep embedding N(0, 1)). ``gpt2``: the timestep
     embedding and the transformer blocks N(0, 0.02) with zero biases (GPT-2, the original DT and d3rlpy), so at
@@ -102,7 +105,7 @@ class Block(nn.Module):
 
     def __init__(self, cfg: DTConfig):
         super().__init__()
-        self.ln1, self.ln2 = nn.LayerNorm(cfg.embed_dim), nn.LayerNorm(cfg.embed_dim)
+        self.ln1, self.ln2 = nn.LayerNorm(cfg.embed_dim, eps=cfg.ln_eps), nn.LayerNorm(cfg.embed_dim, eps=cfg.ln_eps)
         self.attn = CausalSelfAttention(cfg)
         self.mlp = nn.Sequential(
             nn.Linear(cfg.embed_dim, 4 * cfg.embed_dim),
@@ -151,7 +154,7 @@ class DecisionTransformer(nn.Module):
         self.embed_ln = nn.LayerNorm(C)
         self.drop = Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
-        self.ln_f = nn.LayerNorm(C)
+        self.ln_f = nn.LayerNorm(C, eps=cfg.ln_eps)
         self.action_head = nn.Linear(C, act_dim)
         if cfg.init == "gpt2":
             for module in (self.embed_time, *self.blocks):
