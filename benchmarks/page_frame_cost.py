@@ -22,7 +22,6 @@ import argparse
 import functools
 import http.server
 import json
-import os
 import shutil
 import socketserver
 import sys
@@ -35,7 +34,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import core  # noqa: E402,F401  (headless MuJoCo before anything imports it)
-from benchmarks.dashboard_speed import CHROMIUM_ARGS, CLICK, READ, VIEWPORT, open_viewer, start_app  # noqa: E402
+from benchmarks.dashboard_speed import (  # noqa: E402
+    CHROMIUM_ARGS,
+    CLICK,
+    READ,
+    VIEWPORT,
+    cpu_seconds,
+    open_viewer,
+    start_app,
+)
 
 PAGE = """<!doctype html><html><head><style>
 body { margin: 0; font-family: sans-serif; } .wrap { width: 1448px; padding: 20px; }
@@ -112,7 +119,6 @@ def record_episode(path: Path) -> int:
 def chromium_cpu() -> dict[str, float]:
     """CPU seconds of every Chromium process by kind (renderer, gpu-process, browser, utility)."""
     out: dict[str, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
     for d in Path("/proc").iterdir():
         if not d.name.isdigit():
             continue
@@ -120,11 +126,11 @@ def chromium_cpu() -> dict[str, float]:
             cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="ignore").split()
             if not cmd or "chrom" not in cmd[0]:
                 continue
-            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            seconds = cpu_seconds(int(d.name))
         except OSError:
             continue
         kind = next((a.split("=", 1)[1] for a in cmd if a.startswith("--type=")), "browser")
-        out[kind] = out.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+        out[kind] = out.get(kind, 0.0) + seconds
     return out
 
 

@@ -223,11 +223,16 @@ def pick_steps(data: OfflineData, ids: list[int], n: int, rng: np.random.Generat
     return picks
 
 
+def pair_gaps(x: np.ndarray) -> np.ndarray:
+    """Pairs stacked as (first branches, second branches), (2N,) -> each pair's difference, first minus second (N,)."""
+    n = len(x) // 2
+    return x[:n] - x[n:]
+
+
 def pair_orders(g: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Pairs stacked as (first branches, second branches): returns (N,) each of the truth's and Q's differences,
     which pairs the truth decides, and how often Q orders a decided pair as the truth does."""
-    n = len(g) // 2
-    dg, dq = g[:n] - g[n:], q[:n] - q[n:]
+    dg, dq = pair_gaps(g), pair_gaps(q)
     decided = np.abs(dg) > 1e-6
     return dg, dq, decided, float(np.mean(np.sign(dq[decided]) == np.sign(dg[decided])))
 
@@ -280,7 +285,7 @@ def action_ranking(
     # The truth's own reliability: the same pairs again with other rollout noise. If the two rollouts' orders
     # agree little more than chance, no critic could score well and the gate would measure noise.
     g2 = truth(task, both, actor, cfg, gamma, offset=1)
-    dg2 = g2[: len(dg)] - g2[len(dg) :]
+    dg2 = pair_gaps(g2)
     both_decided = decided & (np.abs(dg2) > 1e-6)
     consistency = float(np.mean(np.sign(dg[both_decided]) == np.sign(dg2[both_decided])))
     by_gap = ranking_by_gap(dq, (dg + dg2) / 2)

@@ -25,7 +25,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable
-from dataclasses import asdict, fields
+from dataclasses import asdict
 
 import numpy as np
 import torch
@@ -67,10 +67,6 @@ def _policy_from(header: dict, weights: bytes) -> ReturnConditionedPolicy:
     policy = ReturnConditionedPolicy(actor, header["meta"])
     policy.path = header["path"]
     return policy.compile() if header["compiled"] else policy
-
-
-def _task_fields(task: TaskSpec) -> dict:
-    return {f.name: getattr(task, f.name) for f in fields(task)}
 
 
 def _send(stream, payload: bytes) -> None:
@@ -166,7 +162,7 @@ class _Worker:
             job = {
                 "op": "sweep",
                 "key": key,
-                "task": _task_fields(task),
+                "task": asdict(task),
                 "targets": np.asarray(targets, dtype=np.float64).tolist(),
                 "seeds": np.asarray(seeds).tolist(),
                 "limit": int(limit),
