@@ -70,7 +70,7 @@ def test_pipeline_cli_train_select_collect_summary(roots, tmp_path):
     out = run_cli("core.data.collect", "--task", "hopper", "--quality", "all", "--size", "300", env=env)
     summaries = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert [s["id"] for s in summaries] == [
-        f"qalign/hopper/{q}-v0" for q in ("medium", "medium-replay", "expert", "medium-expert", "control")
+        f"qalign/hopper/{q}-v0" for q in ("medium", "medium-replay", "expert", "medium-expert", "control", "switch")
     ]
     assert all(s["transitions"] >= 300 - 2 for s in summaries)
     html = tmp_path / "hist.html"

@@ -59,6 +59,44 @@ def test_rebuilt_slice_matches_the_full_collection(tiny_collection):
     assert other["sha256"] != part["sha256"]
 
 
+def test_switch_data_hands_over_once_and_its_slice_rebuilds(roots, monkeypatch):
+    """``switch``: each episode acts with one source before its hand-over step and another after, drawn by the
+    plan's weights; the dataset is one stream, whose first batch the slice check rebuilds."""
+    from core.behavior.episodes import run_episodes
+    from core.data.switch import SwitchingActor
+    from core.envs import get_task
+
+    class Const:
+        def __init__(self, c):
+            self.c = c
+
+        def act(self, obs, rng=None, noise_scale=1.0):
+            return np.full((len(obs), 6), self.c, dtype=np.float32)
+
+    task = replace(get_task("halfcheetah"), max_episode_steps=40)
+    plan = SwitchingActor(
+        [Const(-0.5), Const(0.5), Const(0.9)], np.array([1.0, 1.0, 0.0]), 6, 40, np.random.default_rng(3)
+    )
+    assert 4 <= plan.at.min() and plan.at.max() <= 36 and 2 not in plan.first and 2 not in plan.second
+    rng = np.random.default_rng(0)
+    _, eps = run_episodes(
+        task, lambda o, rows, t: plan.act(o, rows, t, rng, 1.0), list(range(6)), True, 6, per_row=True
+    )
+    values = np.array([-0.5, 0.5])
+    for i, ep in enumerate(eps):
+        first, second = ep.actions[: plan.at[i], 0], ep.actions[plan.at[i] :, 0]
+        assert np.all(first == values[plan.first[i]]) and np.all(second == values[plan.second[i]])
+    assert any(plan.first != plan.second)  # some episodes really change behaviour
+
+    monkeypatch.setenv("QDT_CHECKPOINTS", str(REPO_ROOT / "checkpoints"))
+    collect(replace(TINY, size=300), "switch")
+    data = load_offline_data("hopper", "switch")
+    part = data_fingerprint(data)["slice"]
+    cfg, quality = collect_config(data)
+    assert quality == "switch" and len(part["per_source"]) == 1 and 0 < part["per_source"][0] <= TINY.n_envs
+    assert rebuild_slice(cfg, quality, part["per_source"], part["horizon"])["sha256"] == part["sha256"]
+
+
 def _ship(tmp_path: Path, record: dict) -> Path:
     """A model JSON as training would write it, reduced to what ``check_shipped`` reads."""
     path = tmp_path / "model.json"

@@ -10,6 +10,8 @@ import numpy as np
 from core.envs import TaskSpec
 
 ActFn = Callable[[np.ndarray], np.ndarray]  # (B, obs_dim) -> (B, act_dim)
+RowActFn = Callable[[np.ndarray, list[int], int], np.ndarray]
+"""(B, obs_dim), the batch rows they belong to, the step index -> (B, act_dim): an actor that differs per episode."""
 
 
 @dataclass
@@ -33,16 +35,18 @@ class Episode:
 
 def run_episodes(
     task: TaskSpec,
-    act: ActFn,
+    act: ActFn | RowActFn,
     seeds: list[int],
     record: bool = False,
     n_envs: int = 16,
     on_episode: Callable[[float, int], None] | None = None,
+    per_row: bool = False,
 ) -> tuple[np.ndarray, list[Episode]]:
     """Play one episode per seed, ``n_envs`` at a time with one batched ``act`` call per step.
 
     Returns the episode returns (in seed order) and, if ``record``, the episodes themselves.
-    ``on_episode(return, length)`` is called as each finishes (for progress bars).
+    ``on_episode(return, length)`` is called as each finishes (for progress bars). ``per_row``: ``act`` is a
+    ``RowActFn``, told which rows of the batch (0 .. n_envs - 1) it acts for and the step index.
     """
     returns = np.zeros(len(seeds))
     episodes: list[Episode | None] = [None] * len(seeds)
@@ -50,7 +54,7 @@ def run_episodes(
     try:
         for start in range(0, len(seeds), len(envs)):
             idx = list(range(start, min(start + len(envs), len(seeds))))
-            for i, ep in _run_batch(envs[: len(idx)], act, [seeds[i] for i in idx], record, on_episode):
+            for i, ep in _run_batch(envs[: len(idx)], act, [seeds[i] for i in idx], record, on_episode, per_row):
                 returns[idx[i]] = ep.rewards.sum()
                 episodes[idx[i]] = ep if record else None
     finally:
@@ -59,14 +63,16 @@ def run_episodes(
     return returns, [e for e in episodes if e is not None]
 
 
-def _run_batch(envs, act: ActFn, seeds: list[int], record: bool, on_episode):
+def _run_batch(envs, act, seeds: list[int], record: bool, on_episode, per_row: bool = False):
     obs = np.stack([env.reset(seed=s)[0] for env, s in zip(envs, seeds)])
     # copies: ``obs[i] = o`` below overwrites the row in place, and a view kept here would silently become the
     # episode's last observation (the bug that put every stored episode's terminal state at t = 0)
     buf = [{"o": [o.copy()], "a": [], "r": [], "term": [], "trunc": []} for o in obs]
     alive = list(range(len(envs)))
+    t = 0
     while alive:
-        actions = act(obs[alive])
+        actions = act(obs[alive], alive, t) if per_row else act(obs[alive])
+        t += 1
         still = []
         for j, i in enumerate(alive):
             o, r, term, trunc, _ = envs[i].step(actions[j])

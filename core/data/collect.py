@@ -7,7 +7,8 @@
 Qualities: ``medium`` (the medium snapshot, sampled actions), ``expert`` (the expert snapshot),
 ``medium-expert`` (both, half each), ``medium-replay`` (every training snapshot up to the medium
 one, equal shares: the competence levels a replay buffer would have seen), ``control`` (a random policy and
-every snapshot, shared so returns spread evenly from random to expert: ``core.data.control``).
+every snapshot, shared so returns spread evenly from random to expert: ``core.data.control``), ``switch`` (the
+same sources, each episode handing over from one to another mid-episode: ``core.data.switch``).
 Behaviour actors run in fixed-order float32 maths (``--portable``, default on), so a dataset is the same on
 every x86 CPU (MKL's own kernels round differently per instruction set: ``core.data.fingerprint``).
 """
@@ -25,7 +26,7 @@ from tqdm import tqdm
 
 from core.behavior.episodes import Episode, run_episodes
 from core.behavior.policy import BehaviorActor, load_actor
-from core.data import control
+from core.data import control, switch
 from core.data.minari_io import QUALITIES, dataset_id, write_dataset
 from core.envs import TaskSpec, get_task
 from core.store.layout import behavior_path, checkpoints_root, snapshot_paths, snapshot_step
@@ -39,8 +40,8 @@ class CollectConfig:
 
     task: str = "hopper"
     """Task name (hopper, halfcheetah, walker2d), or several separated by commas."""
-    quality: Literal["medium", "medium-replay", "expert", "medium-expert", "control", "all"] = "medium"
-    """Which dataset to build; ``all`` builds the four."""
+    quality: Literal["medium", "medium-replay", "expert", "medium-expert", "control", "switch", "all"] = "medium"
+    """Which dataset to build; ``all`` builds every one."""
     size: int = 0
     """Transitions; 0 means 200k (medium, expert), 400k (medium-expert), 100k (medium-replay)."""
     seed: int = 0
@@ -124,11 +125,17 @@ def sources(cfg: CollectConfig, quality: str) -> list[tuple[Path | None, int, in
     elif quality == "medium-replay":
         snaps = replay_snapshots(task.name)
         shares = [(p, size // len(snaps)) for p in snaps]
-    elif quality == "control":
+    elif quality in ("control", "switch"):  # switch: the same sources and shares, mixed within episodes
         shares = control.plan(task.name, size)
     else:
         shares = [(behavior_path(task.name, quality), size)]
     return [(path, share, base + k * 10_000) for k, (path, share) in enumerate(shares)]
+
+
+def stream_starts(cfg: CollectConfig, quality: str) -> list[int]:
+    """First reset seed of each stream of episodes: one per source, or one for ``switch`` (its episodes mix them)."""
+    starts = [seed for _, _, seed in sources(cfg, quality)]
+    return starts[:1] if quality == "switch" else starts
 
 
 def collect_episodes(
@@ -137,12 +144,23 @@ def collect_episodes(
     """Every episode of one dataset in order; ``batches`` / ``horizon`` (steps) keep only the start of each
     source's stream and of each episode (the steps before the horizon are the full collection's own)."""
     task = get_task(cfg.task)
+    limit = task.max_episode_steps
     if horizon is not None:
         task = replace(task, max_episode_steps=horizon)
-    episodes: list[Episode] = []
-    for path, share, seed in sources(cfg, quality):
+    srcs = sources(cfg, quality)
+    actors = []
+    for path, _, _ in srcs:
         actor = load_actor(path) if path is not None else control.UniformActor(task.make().action_space.shape[0])
         actor.portable = cfg.portable
+        actors.append(actor)
+    if quality == "switch":  # one stream for the whole dataset (``stream_starts``)
+        weights = np.array([share for _, share, _ in srcs], dtype=float)
+        seed = stream_starts(cfg, quality)[0]
+        return switch.sample_episodes(
+            task, actors, weights, cfg.size_for(quality), seed, cfg.noise_scale, cfg.n_envs, limit, bar, batches
+        )
+    episodes: list[Episode] = []
+    for actor, (_, share, seed) in zip(actors, srcs):
         episodes += sample_episodes(task, actor, share, seed, cfg.noise_scale, cfg.n_envs, bar, batches)
     return episodes
 
@@ -162,6 +180,7 @@ def collect(cfg: CollectConfig, quality: str) -> dict:
             "n_envs": cfg.n_envs,
             "size": cfg.size_for(quality),
             "portable": cfg.portable,
+            **({"switch_range": list(switch.SWITCH_RANGE)} if quality == "switch" else {}),
         }
     )
     algo = load_actor(next(p for p, _, _ in reversed(srcs) if p is not None)).spec.algo

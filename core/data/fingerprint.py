@@ -3,8 +3,8 @@
 A fingerprint is a SHA-256 over what training reads from each episode, in dataset order (observations,
 actions, rewards, and whether it ended in a terminal state), with the episode and transition counts.
 
-The *slice* is the collection's first batch of every behaviour source (the first ``n_envs`` episodes,
-which share one noise stream) cut at ``SLICE_HORIZON`` steps. The collection code replays exactly that
+The *slice* is the collection's first batch of every stream of episodes (each behaviour source's, or the one
+stream of ``switch``: the first ``n_envs`` episodes, which share one noise stream) cut at ``SLICE_HORIZON`` steps. The collection code replays exactly that
 alone (``collect_episodes(..., batches=1, horizon=...)``) in seconds, so a model's metadata can record
 the slice digest and a test can rebuild it: equal digests when the data is rebuildable, bit for bit.
 
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from core.behavior.episodes import Episode
-from core.data.collect import CollectConfig, collect_episodes, sources
+from core.data.collect import CollectConfig, collect_episodes, stream_starts
 from core.data.dataset import OfflineData, Trajectory, trajectory_from_arrays
 from core.data.minari_io import NAMESPACE, episode_seeds, load_minari
 
@@ -94,7 +94,7 @@ def slice_fingerprint(data: OfflineData, horizon: int = SLICE_HORIZON) -> dict |
     if plan is None:
         return None
     cfg, quality = plan
-    starts = [seed for _, _, seed in sources(cfg, quality)]
+    starts = stream_starts(cfg, quality)
     batch = [_batch_of(s, starts, cfg.n_envs) for s in episode_seeds(data.dataset_id)]
     picked = [t for t, k in zip(data.trajectories, batch) if k is not None]
     per_source = [sum(k == i for k in batch) for i in range(len(starts))]
@@ -104,7 +104,7 @@ def slice_fingerprint(data: OfflineData, horizon: int = SLICE_HORIZON) -> dict |
 def rebuild_slice(cfg: CollectConfig, quality: str, per_source: Sequence[int], horizon: int = SLICE_HORIZON) -> dict:
     """Replay the slice with the collection code; ``per_source`` keeps as many episodes of each first batch
     as the full dataset did (a small share can stop a source inside its first batch)."""
-    starts = [seed for _, _, seed in sources(cfg, quality)]
+    starts = stream_starts(cfg, quality)
     if len(starts) != len(per_source):
         raise DataMismatch(f"{len(starts)} behaviour sources now, {len(per_source)} when the data was made")
     kept = []

@@ -13,7 +13,7 @@ from core.envs import TaskSpec
 from core.store.layout import use_local_datasets
 
 NAMESPACE = "qalign"
-QUALITIES = ("medium", "medium-replay", "expert", "medium-expert", "control")
+QUALITIES = ("medium", "medium-replay", "expert", "medium-expert", "control", "switch")
 """The paper's four (D4RL's names) and ``control``: random to expert, spread evenly in return (core.data.control)."""
 
 

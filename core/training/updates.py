@@ -45,6 +45,8 @@ class ActorState:
         # fused: one kernel over all parameters; on CPU the default is a per-parameter loop, 4.5x slower
         self.opt = torch.optim.AdamW(self.actor.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
         self.cfg = cfg
+        self.grad_norm = torch.tensor(0.0)
+        """The last step's actor gradient norm before clipping (logged: how often ``grad_clip`` binds)."""
 
     def forward(self, w: Window) -> torch.Tensor:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.bf16):
@@ -57,7 +59,7 @@ class ActorState:
             group["lr"] = lr
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.actor.parameters(), self.cfg.grad_clip)
+        self.grad_norm = torch.nn.utils.clip_grad_norm_(self.actor.parameters(), self.cfg.grad_clip).detach()
         self.opt.step()
         L.polyak(self.ema, self.actor, 1.0 - self.cfg.ema_decay)
         return lr
@@ -101,7 +103,7 @@ def dt_update(st: ActorState, sampler: WindowSampler, step: int) -> dict:
     w = sampler.sample(st.cfg.batch_size)
     loss = L.bc_loss(st.forward(w), w.actions, w.mask)
     lr = st.step(loss, step)
-    return {"losses/bc": loss.detach(), "charts/lr": lr}
+    return {"losses/bc": loss.detach(), "charts/lr": lr, "charts/grad_norm": st.grad_norm}
 
 
 class QAlign:
@@ -165,6 +167,7 @@ class QAlign:
             "charts/q_scale": self.q_scale,
             "charts/align_scale": self.align_scale,
             "charts/lr": lr,
+            "charts/grad_norm": self.st.grad_norm,
             "charts/delta_up_frac": (sign > 0).float().mean(),
         }
 

@@ -1,0 +1,92 @@
+"""The ``switch`` dataset: every episode changes behaviour once, mid-episode, between two sources of ``control``.
+
+A slider moved mid-episode asks the policy for something its context disagrees with: the last K steps show one
+gait, the new return-to-go asks for another. In ``control`` that never happens (one source per episode, so the
+history and the RTG always agree), and the models trained on it ignore mid-episode changes (HalfCheetah's speed
+errors of about 1 m/s, README). Here each episode starts with one source and hands over to another at a uniform
+step in ``SWITCH_RANGE`` of the episode limit: after the hand-over the RTG is the new behaviour's for the rest of
+the episode while the window still shows the old one, the situation a slider move creates. Both sources are drawn
+independently with the ``control`` plan's shares as weights, so returns keep its spread from random to expert.
+Built by ``python -m core.data.collect --task T --quality switch``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from tqdm import tqdm
+
+from core.behavior.episodes import Episode, run_episodes
+from core.envs import TaskSpec
+
+SWITCH_RANGE = (0.1, 0.9)
+"""The hand-over step, as fractions of the task's episode limit (uniform between them)."""
+
+
+class SwitchingActor:
+    """One batch of episodes: row i acts with source ``first[i]`` before step ``at[i]`` and ``second[i]`` after.
+
+    ``actors`` are the sources (behaviour actors or the random one), all answering ``act(obs, rng, noise_scale)``;
+    each step calls every source once on the rows it drives, in source order, from one noise stream."""
+
+    def __init__(self, actors: list, weights: np.ndarray, n_rows: int, limit: int, rng: np.random.Generator):
+        p = np.asarray(weights, dtype=float) / np.sum(weights)
+        self.actors = actors
+        self.first = rng.choice(len(actors), size=n_rows, p=p)
+        self.second = rng.choice(len(actors), size=n_rows, p=p)
+        lo, hi = (round(f * limit) for f in SWITCH_RANGE)
+        self.at = rng.integers(lo, hi + 1, size=n_rows)
+
+    def source_at(self, rows: list[int], t: int) -> np.ndarray:
+        rows_ = np.asarray(rows)
+        return np.where(t < self.at[rows_], self.first[rows_], self.second[rows_])
+
+    def act(self, obs: np.ndarray, rows: list[int], t: int, rng: np.random.Generator, noise_scale: float):
+        src = self.source_at(rows, t)
+        out = None
+        for k in np.unique(src):
+            pick = np.flatnonzero(src == k)
+            a = self.actors[k].act(obs[pick], rng, noise_scale)
+            if out is None:
+                out = np.zeros((len(obs), a.shape[1]), dtype=np.float32)
+            out[pick] = a
+        return out
+
+
+def sample_episodes(
+    task: TaskSpec,
+    actors: list,
+    weights: np.ndarray,
+    size: int,
+    seed: int,
+    noise_scale: float,
+    n_envs: int,
+    limit: int,
+    bar: tqdm | None = None,
+    batches: int | None = None,
+) -> list[Episode]:
+    """Switching episodes until at least ``size`` transitions; ``limit`` is the task's own episode limit (the
+    hand-over steps come from it even when ``task`` is cut shorter, so a rebuilt slice matches the full data).
+    One batch = ``n_envs`` episodes sharing one noise stream, as ``core.data.collect.sample_episodes``."""
+    rng = np.random.default_rng(seed)
+    plan_rng = np.random.default_rng([seed, 1])  # the hand-overs: apart from the action noise
+    episodes: list[Episode] = []
+    n, next_seed = 0, seed
+    while n < size and (batches is None or next_seed < seed + batches * n_envs):
+        seeds = list(range(next_seed, next_seed + n_envs))
+        next_seed += n_envs
+        batch = SwitchingActor(actors, weights, n_envs, limit, plan_rng)
+        _, eps = run_episodes(
+            task,
+            lambda o, rows, t, b=batch: b.act(o, rows, t, rng, noise_scale),
+            seeds,
+            record=True,
+            n_envs=n_envs,
+            on_episode=None if bar is None else lambda _r, length: bar.update(length),
+            per_row=True,
+        )
+        for ep in eps:
+            if n >= size:
+                break
+            episodes.append(ep)
+            n += len(ep)
+    return episodes
