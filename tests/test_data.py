@@ -83,3 +83,41 @@ def test_recorded_episodes_start_from_the_reset_observation():
         obs, *_ = env.step(ep.actions[0])
         np.testing.assert_allclose(ep.observations[1], obs, rtol=0, atol=1e-5)  # actions are stored as float32
     env.close()
+
+
+def test_switch_episodes_learn_from_the_hand_over_only():
+    """A source change at step 7 makes steps 0-6 context only: windows keep them visible (mask) but not as targets,
+    and the behaviour-cloning loss ignores a wrong action there."""
+    import torch
+
+    from core.data.dataset import OfflineData
+    from core.data.windows import FlatData, WindowSampler
+    from core.training.losses import bc_loss
+
+    rng = np.random.default_rng(0)
+    T, sources = 12, np.array([3] * 7 + [5] * 5)
+    switched = trajectory_from_arrays(
+        rng.normal(size=(T + 1, 2)),
+        rng.uniform(-1, 1, (T, 1)),
+        np.ones(T),
+        np.zeros(T),
+        np.eye(1, T, T - 1)[0],
+        sources,
+    )
+    plain = trajectory_from_arrays(
+        rng.normal(size=(T + 1, 2)),
+        rng.uniform(-1, 1, (T, 1)),
+        np.ones(T),
+        np.zeros(T),
+        np.eye(1, T, T - 1)[0],
+        sources * 0,
+    )
+    assert (switched.learn_from, plain.learn_from) == (7, 0)
+    data = OfflineData("hopper", "x", [switched, plain], np.zeros(2), np.ones(2), {"max": 12.0})
+    w = WindowSampler(FlatData(data, 1.0), 4, torch.Generator().manual_seed(0), anchor="end").sample(256)
+    steps = w.timesteps + 0
+    first_traj = (w.states[:, -1:, :] == FlatData(data, 1.0).states[:T][None]).all(-1).any(-1)  # windows of `switched`
+    expected = w.mask & ~(first_traj[:, None] & (steps < 7))
+    assert torch.equal(w.targets, expected) and (~w.targets & w.mask).any()
+    wrong = w.actions + 10.0 * (w.mask & ~w.targets)[..., None]
+    assert torch.allclose(bc_loss(wrong, w.actions, w.targets), torch.tensor(0.0))

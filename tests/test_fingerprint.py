@@ -91,6 +91,13 @@ def test_switch_data_hands_over_once_and_its_slice_rebuilds(roots, monkeypatch):
     monkeypatch.setenv("QDT_CHECKPOINTS", str(REPO_ROOT / "checkpoints"))
     collect(replace(TINY, size=300), "switch")
     data = load_offline_data("hopper", "switch")
+    from core.data.minari_io import load_minari
+
+    for ep, traj in zip(load_minari(data.dataset_id).iterate_episodes(), data.trajectories):  # sources kept per step
+        src = np.asarray(ep.infos["source"])
+        assert len(src) == len(traj) + 1 and traj.learn_from == next(
+            (i for i in range(len(traj)) if src[i] != src[0]), 0
+        )
     part = data_fingerprint(data)["slice"]
     cfg, quality = collect_config(data)
     assert quality == "switch" and len(part["per_source"]) == 1 and 0 < part["per_source"][0] <= TINY.n_envs

@@ -24,6 +24,8 @@ class Episode:
     terminations: np.ndarray  # (T,) bool
     truncations: np.ndarray  # (T,) bool
     seed: int
+    sources: np.ndarray | None = None
+    """(T,) which behaviour source acted at each step, where that changes within the episode (``core.data.switch``)."""
 
     @property
     def ret(self) -> float:

@@ -23,6 +23,10 @@ class Trajectory:
     returns_to_go: np.ndarray  # (T,) float32, unscaled sum of r_t..r_{T-1}
     terminated: bool
     """True when the episode ended in a terminal state (no value after it); False when cut by the time limit."""
+    learn_from: int = 0
+    """First step whose action is a training target; the steps before it are context only. Non-zero in ``switch``
+    data (``core.data.switch``): before the hand-over the return-to-go mixes two behaviours, so it says nothing
+    about the one acting; from the hand-over on it is the new behaviour's alone."""
 
     def __len__(self) -> int:
         return len(self.rewards)
@@ -72,9 +76,15 @@ def return_stats(returns: np.ndarray, lengths: np.ndarray) -> dict[str, float]:
 
 
 def trajectory_from_arrays(
-    obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, terminations: np.ndarray, truncations: np.ndarray
+    obs: np.ndarray,
+    actions: np.ndarray,
+    rewards: np.ndarray,
+    terminations: np.ndarray,
+    truncations: np.ndarray,
+    sources: np.ndarray | None = None,
 ) -> Trajectory:
-    """Validate one Minari episode (T + 1 observations, T of the rest) and build a Trajectory."""
+    """Validate one Minari episode (T + 1 observations, T of the rest) and build a Trajectory; ``sources`` (the
+    behaviour source of each step, ``switch`` data) sets ``learn_from`` to the step where the source changes."""
     T = len(rewards)
     if obs.ndim != 2 or actions.ndim != 2 or len(obs) != T + 1 or len(actions) != T or T == 0:
         raise ValueError(
@@ -84,6 +94,7 @@ def trajectory_from_arrays(
     if len(terminations) != T or len(truncations) != T:
         raise ValueError("malformed episode: terminations/truncations must have one entry per step")
     rewards = rewards.astype(np.float32)
+    changed = np.flatnonzero(np.asarray(sources)[:T] != sources[0]) if sources is not None else []
     return Trajectory(
         obs[:-1].astype(np.float32),
         obs[1:].astype(np.float32),
@@ -91,6 +102,7 @@ def trajectory_from_arrays(
         rewards,
         returns_to_go(rewards),
         bool(terminations[-1]),
+        int(changed[0]) if len(changed) else 0,
     )
 
 
@@ -119,6 +131,7 @@ def load_offline_data(task: str, dataset: str, download: bool = False) -> Offlin
             np.asarray(ep.rewards),
             np.asarray(ep.terminations),
             np.asarray(ep.truncations),
+            np.asarray(ep.infos["source"]) if "source" in (ep.infos or {}) else None,
         )
         for ep in ds.iterate_episodes()
     ]

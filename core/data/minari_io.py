@@ -48,7 +48,8 @@ def write_dataset(ds_id: str, task: TaskSpec, episodes: list[Episode], descripti
             rewards=ep.rewards,
             terminations=ep.terminations,
             truncations=ep.truncations,
-            infos={},
+            # Minari keeps one info per observation (T + 1): the source of each step, the last one repeated
+            infos={} if ep.sources is None else {"source": np.append(ep.sources, ep.sources[-1:])},
         )
         for i, ep in enumerate(episodes)
     ]

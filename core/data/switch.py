@@ -1,12 +1,15 @@
-"""The ``switch`` dataset: every episode changes behaviour once, mid-episode, between two sources of ``control``.
+"""The ``switch`` dataset: half of its episodes change behaviour once, mid-episode, between two ``control`` sources.
 
 A slider moved mid-episode asks the policy for something its context disagrees with: the last K steps show one
 gait, the new return-to-go asks for another. In ``control`` that never happens (one source per episode, so the
 history and the RTG always agree), and the models trained on it ignore mid-episode changes (HalfCheetah's speed
 errors of about 1 m/s, README). Here each episode starts with one source and hands over to another at a uniform
 step in ``SWITCH_RANGE`` of the episode limit: after the hand-over the RTG is the new behaviour's for the rest of
-the episode while the window still shows the old one, the situation a slider move creates. Both sources are drawn
-independently with the ``control`` plan's shares as weights, so returns keep its spread from random to expert.
+the episode while the window still shows the old one, the situation a slider move creates. Before it the RTG mixes
+both behaviours, so those steps are context, not targets (a first try that learned from them too averaged gaits
+of different speeds at the same request and stood still). Both sources are drawn independently with the
+``control`` plan's shares as weights, so returns keep its spread from random to expert; ``SWITCH_SHARE`` of the
+episodes hand over, the rest keep one source.
 Built by ``python -m core.data.collect --task T --quality switch``.
 """
 
@@ -20,6 +23,10 @@ from core.envs import TaskSpec
 
 SWITCH_RANGE = (0.1, 0.9)
 """The hand-over step, as fractions of the task's episode limit (uniform between them)."""
+SWITCH_SHARE = 0.5
+"""Episodes that hand over; the rest keep one source throughout, as in ``control``. Training learns from a switching
+episode's steps after the hand-over only (``Trajectory.learn_from``), so the single-source half is what teaches the
+first steps of an episode."""
 
 
 class SwitchingActor:
@@ -32,13 +39,17 @@ class SwitchingActor:
         p = np.asarray(weights, dtype=float) / np.sum(weights)
         self.actors = actors
         self.first = rng.choice(len(actors), size=n_rows, p=p)
-        self.second = rng.choice(len(actors), size=n_rows, p=p)
+        self.second = np.where(rng.random(n_rows) < SWITCH_SHARE, rng.choice(len(actors), size=n_rows, p=p), self.first)
         lo, hi = (round(f * limit) for f in SWITCH_RANGE)
         self.at = rng.integers(lo, hi + 1, size=n_rows)
 
     def source_at(self, rows: list[int], t: int) -> np.ndarray:
         rows_ = np.asarray(rows)
         return np.where(t < self.at[rows_], self.first[rows_], self.second[rows_])
+
+    def sources_of(self, row: int, length: int) -> np.ndarray:
+        """(length,) the source that acted at each step of row ``row``'s episode."""
+        return np.where(np.arange(length) < self.at[row], self.first[row], self.second[row]).astype(np.int16)
 
     def act(self, obs: np.ndarray, rows: list[int], t: int, rng: np.random.Generator, noise_scale: float):
         src = self.source_at(rows, t)
@@ -84,9 +95,10 @@ def sample_episodes(
             on_episode=None if bar is None else lambda _r, length: bar.update(length),
             per_row=True,
         )
-        for ep in eps:
+        for row, ep in enumerate(eps):  # one episode per row, in seed order
             if n >= size:
                 break
+            ep.sources = batch.sources_of(row, len(ep))
             episodes.append(ep)
             n += len(ep)
     return episodes

@@ -24,6 +24,12 @@ class Window:
     rtg: torch.Tensor  # (B, K) scaled returns-to-go
     timesteps: torch.Tensor  # (B, K) long
     mask: torch.Tensor  # (B, K) bool
+    learn: torch.Tensor | None = None
+    """(B, K) bool: the steps whose actions are training targets (``Trajectory.learn_from``); None = ``mask``."""
+
+    @property
+    def targets(self) -> torch.Tensor:
+        return self.mask if self.learn is None else self.learn
 
 
 @dataclass
@@ -51,6 +57,8 @@ class FlatData:
         self.rewards = as_t([t.rewards for t in trajs])  # (N,)
         self.rtg = as_t([t.returns_to_go for t in trajs]) / rtg_scale  # (N,)
         self.timesteps = as_t([np.arange(len(t)) for t in trajs]).long()  # (N,)
+        self.learn = as_t([np.arange(len(t)) >= t.learn_from for t in trajs])  # (N,) bool
+        self.all_learn = bool(self.learn.all())
         lengths = np.array([len(t) for t in trajs])
         self.lengths = torch.as_tensor(lengths, device=device)
         self.starts = torch.as_tensor(np.concatenate([[0], np.cumsum(lengths)[:-1]]), device=device)
@@ -102,6 +110,7 @@ class WindowSampler:
             rtg=f.rtg[idx] * m,
             timesteps=f.timesteps[idx] * mask,
             mask=mask,
+            learn=None if f.all_learn else f.learn[idx] & mask,
         )
 
 

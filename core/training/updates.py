@@ -101,7 +101,7 @@ def critic_update(cs: CriticState, sampler: TransitionSampler, cfg: TrainConfig)
 def dt_update(st: ActorState, sampler: WindowSampler, step: int) -> dict:
     """Behaviour cloning on a batch of windows."""
     w = sampler.sample(st.cfg.batch_size)
-    loss = L.bc_loss(st.forward(w), w.actions, w.mask)
+    loss = L.bc_loss(st.forward(w), w.actions, w.targets)
     lr = st.step(loss, step)
     return {"losses/bc": loss.detach(), "charts/lr": lr, "charts/grad_norm": st.grad_norm}
 
@@ -142,7 +142,7 @@ class QAlign:
         )
         preds = self.st.forward(both)  # (2B, K, A): original RTG, then perturbed
         a_orig, a_pert = preds[:B], preds[B:]
-        bc = L.bc_loss(a_orig, w.actions, w.mask)
+        bc = L.bc_loss(a_orig, w.actions, w.targets)
         with torch.no_grad():  # the alignment loss stops the gradient through Q(s, a_orig): skip its backward
             q_orig = self.cs.critic(w.states, a_orig)  # (2, B, K)
         self.cs.critic.requires_grad_(False)  # the critic learns only from its TD loss
