@@ -96,21 +96,12 @@ def test_switch_episodes_learn_from_the_hand_over_only():
 
     rng = np.random.default_rng(0)
     T, sources = 12, np.array([3] * 7 + [5] * 5)
-    switched = trajectory_from_arrays(
-        rng.normal(size=(T + 1, 2)),
-        rng.uniform(-1, 1, (T, 1)),
-        np.ones(T),
-        np.zeros(T),
-        np.eye(1, T, T - 1)[0],
-        sources,
-    )
-    plain = trajectory_from_arrays(
-        rng.normal(size=(T + 1, 2)),
-        rng.uniform(-1, 1, (T, 1)),
-        np.ones(T),
-        np.zeros(T),
-        np.eye(1, T, T - 1)[0],
-        sources * 0,
+    end = np.eye(1, T, T - 1)[0]
+    switched, plain = (
+        trajectory_from_arrays(
+            rng.normal(size=(T + 1, 2)), rng.uniform(-1, 1, (T, 1)), np.ones(T), np.zeros(T), end, src
+        )
+        for src in (sources, sources * 0)
     )
     assert (switched.learn_from, plain.learn_from) == (7, 0)
     data = OfflineData("hopper", "x", [switched, plain], np.zeros(2), np.ones(2), {"max": 12.0})

@@ -65,6 +65,34 @@ def run_episodes(
     return returns, [e for e in episodes if e is not None]
 
 
+def sample_stream(
+    task: TaskSpec,
+    batch_act: Callable[[], ActFn | RowActFn],
+    size: int,
+    seed: int,
+    n_envs: int,
+    bar=None,
+    batches: int | None = None,
+    per_row: bool = False,
+) -> list[Episode]:
+    """Recorded episodes from reset seeds ``seed``, ``seed + 1``, ... in batches of ``n_envs`` played together, until
+    at least ``size`` transitions (or ``batches`` batches); ``batch_act()`` gives each batch's act function, in order.
+    Episodes come in seed order, so episode k of the stream played row k % n_envs of batch k // n_envs."""
+    episodes: list[Episode] = []
+    n, next_seed = 0, seed
+    while n < size and (batches is None or next_seed < seed + batches * n_envs):
+        seeds = list(range(next_seed, next_seed + n_envs))
+        next_seed += n_envs
+        on_episode = None if bar is None else lambda _r, length: bar.update(length)
+        _, eps = run_episodes(task, batch_act(), seeds, True, n_envs, on_episode, per_row)
+        for ep in eps:
+            if n >= size:
+                break
+            episodes.append(ep)
+            n += len(ep)
+    return episodes
+
+
 def _run_batch(envs, act, seeds: list[int], record: bool, on_episode, per_row: bool = False):
     obs = np.stack([env.reset(seed=s)[0] for env, s in zip(envs, seeds)])
     # copies: ``obs[i] = o`` below overwrites the row in place, and a view kept here would silently become the

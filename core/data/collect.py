@@ -24,7 +24,7 @@ import numpy as np
 import tyro
 from tqdm import tqdm
 
-from core.behavior.episodes import Episode, run_episodes
+from core.behavior.episodes import Episode, sample_stream
 from core.behavior.policy import BehaviorActor, load_actor
 from core.data import control, switch
 from core.data.minari_io import QUALITIES, dataset_id, write_dataset
@@ -87,26 +87,7 @@ def sample_episodes(
     that many (the first batches of a dataset are rebuilt alone this way, see ``core.data.fingerprint``).
     """
     rng = np.random.default_rng(seed)
-    episodes: list[Episode] = []
-    n = 0
-    next_seed = seed
-    while n < size and (batches is None or next_seed < seed + batches * n_envs):
-        seeds = list(range(next_seed, next_seed + n_envs))
-        next_seed += n_envs
-        _, eps = run_episodes(
-            task,
-            lambda o: actor.act(o, rng, noise_scale),
-            seeds,
-            record=True,
-            n_envs=n_envs,
-            on_episode=None if bar is None else lambda _r, length: bar.update(length),
-        )
-        for ep in eps:
-            if n >= size:
-                break
-            episodes.append(ep)
-            n += len(ep)
-    return episodes
+    return sample_stream(task, lambda: lambda o: actor.act(o, rng, noise_scale), size, seed, n_envs, bar, batches)
 
 
 def sources(cfg: CollectConfig, quality: str) -> list[tuple[Path | None, int, int]]:

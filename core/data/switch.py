@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from tqdm import tqdm
 
-from core.behavior.episodes import Episode, run_episodes
+from core.behavior.episodes import Episode, sample_stream
 from core.envs import TaskSpec
 
 SWITCH_RANGE = (0.1, 0.9)
@@ -80,25 +80,13 @@ def sample_episodes(
     One batch = ``n_envs`` episodes sharing one noise stream, as ``core.data.collect.sample_episodes``."""
     rng = np.random.default_rng(seed)
     plan_rng = np.random.default_rng([seed, 1])  # the hand-overs: apart from the action noise
-    episodes: list[Episode] = []
-    n, next_seed = 0, seed
-    while n < size and (batches is None or next_seed < seed + batches * n_envs):
-        seeds = list(range(next_seed, next_seed + n_envs))
-        next_seed += n_envs
-        batch = SwitchingActor(actors, weights, n_envs, limit, plan_rng)
-        _, eps = run_episodes(
-            task,
-            lambda o, rows, t, b=batch: b.act(o, rows, t, rng, noise_scale),
-            seeds,
-            record=True,
-            n_envs=n_envs,
-            on_episode=None if bar is None else lambda _r, length: bar.update(length),
-            per_row=True,
-        )
-        for row, ep in enumerate(eps):  # one episode per row, in seed order
-            if n >= size:
-                break
-            ep.sources = batch.sources_of(row, len(ep))
-            episodes.append(ep)
-            n += len(ep)
+    plans: list[SwitchingActor] = []
+
+    def batch_act():
+        plans.append(plan := SwitchingActor(actors, weights, n_envs, limit, plan_rng))
+        return lambda o, rows, t: plan.act(o, rows, t, rng, noise_scale)
+
+    episodes = sample_stream(task, batch_act, size, seed, n_envs, bar, batches, per_row=True)
+    for k, ep in enumerate(episodes):
+        ep.sources = plans[k // n_envs].sources_of(k % n_envs, len(ep))
     return episodes
