@@ -134,9 +134,9 @@ def collect_episodes(
         actor = load_actor(path) if path is not None else control.UniformActor(task.make().action_space.shape[0])
         actor.portable = cfg.portable
         actors.append(actor)
-    if quality == "switch":  # one stream for the whole dataset (``stream_starts``)
+    if quality == "switch":  # one stream for the whole dataset, from the first source's seed (``stream_starts``)
         weights = np.array([share for _, share, _ in srcs], dtype=float)
-        seed = stream_starts(cfg, quality)[0]
+        seed = srcs[0][2]
         return switch.sample_episodes(
             task, actors, weights, cfg.size_for(quality), seed, cfg.noise_scale, cfg.n_envs, limit, bar, batches
         )

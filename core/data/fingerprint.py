@@ -4,9 +4,10 @@ A fingerprint is a SHA-256 over what training reads from each episode, in datase
 actions, rewards, and whether it ended in a terminal state), with the episode and transition counts.
 
 The *slice* is the collection's first batch of every stream of episodes (each behaviour source's, or the one
-stream of ``switch``: the first ``n_envs`` episodes, which share one noise stream) cut at ``SLICE_HORIZON`` steps. The collection code replays exactly that
-alone (``collect_episodes(..., batches=1, horizon=...)``) in seconds, so a model's metadata can record
-the slice digest and a test can rebuild it: equal digests when the data is rebuildable, bit for bit.
+stream of ``switch``: the first ``n_envs`` episodes, which share one noise stream) cut at ``SLICE_HORIZON``
+steps. The collection code replays exactly that alone (``collect_episodes(..., batches=1, horizon=...)``) in
+seconds, so a model's metadata can record the slice digest and a test can rebuild it: equal digests when the data
+is rebuildable, bit for bit.
 
     record = data_fingerprint(load_offline_data("hopper", "medium"))   # at training time
     check_shipped(Path("checkpoints/hopper/medium/dt/model.json"))       # raises DataMismatch if stale

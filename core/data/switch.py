@@ -43,13 +43,14 @@ class SwitchingActor:
         lo, hi = (round(f * limit) for f in SWITCH_RANGE)
         self.at = rng.integers(lo, hi + 1, size=n_rows)
 
-    def source_at(self, rows: list[int], t: int) -> np.ndarray:
+    def source_at(self, rows, t) -> np.ndarray:
+        """The source acting for ``rows`` at step ``t`` (either may be an array; they broadcast)."""
         rows_ = np.asarray(rows)
         return np.where(t < self.at[rows_], self.first[rows_], self.second[rows_])
 
     def sources_of(self, row: int, length: int) -> np.ndarray:
         """(length,) the source that acted at each step of row ``row``'s episode."""
-        return np.where(np.arange(length) < self.at[row], self.first[row], self.second[row]).astype(np.int16)
+        return self.source_at(row, np.arange(length)).astype(np.int16)
 
     def act(self, obs: np.ndarray, rows: list[int], t: int, rng: np.random.Generator, noise_scale: float):
         src = self.source_at(rows, t)
