@@ -112,3 +112,14 @@ def test_switch_episodes_learn_from_the_hand_over_only():
     assert torch.equal(w.targets, expected) and (~w.targets & w.mask).any()
     wrong = w.actions + 10.0 * (w.mask & ~w.targets)[..., None]
     assert torch.allclose(bc_loss(wrong, w.actions, w.targets), torch.tensor(0.0))
+
+
+def test_length_share_says_how_much_of_the_return_spread_is_episode_length():
+    from core.data.summary import length_share
+
+    lengths = np.array([20, 150, 400, 1000])
+    assert length_share(3.5 * lengths, lengths) == pytest.approx(1.0)
+    assert length_share(np.array([100.0, 2000.0, 900.0, 4000.0]), np.full(4, 1000)) == 0.0
+    rng = np.random.default_rng(0)
+    mixed = length_share(3.5 * lengths + rng.normal(0, 1500, 4), lengths)
+    assert 0.0 < mixed < 1.0

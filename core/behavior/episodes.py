@@ -93,6 +93,30 @@ def sample_stream(
     return episodes
 
 
+def sample_planned(
+    task: TaskSpec,
+    new_plan: Callable[[], tuple[RowActFn, Callable[[int, int], np.ndarray]]],
+    size: int,
+    seed: int,
+    n_envs: int,
+    bar=None,
+    batches: int | None = None,
+) -> list[Episode]:
+    """``sample_stream`` for episodes whose rows follow their own plan (switch's hand-overs, pace's targets):
+    ``new_plan()`` gives each batch's per-row act function and ``sources_of(row, length)``, the per-step source
+    each episode keeps (``Episode.sources``)."""
+    plans = []
+
+    def batch_act():
+        plans.append(new_plan())
+        return plans[-1][0]
+
+    episodes = sample_stream(task, batch_act, size, seed, n_envs, bar, batches, per_row=True)
+    for k, ep in enumerate(episodes):
+        ep.sources = plans[k // n_envs][1](k % n_envs, len(ep))
+    return episodes
+
+
 def _run_batch(envs, act, seeds: list[int], record: bool, on_episode, per_row: bool = False):
     obs = np.stack([env.reset(seed=s)[0] for env, s in zip(envs, seeds)])
     # copies: ``obs[i] = o`` below overwrites the row in place, and a view kept here would silently become the

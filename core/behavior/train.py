@@ -26,6 +26,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 from tqdm import tqdm
 
 from core.behavior.episodes import run_episodes
+from core.behavior.pace import PaceEnv, evaluate_pace
 from core.behavior.policy import ActorSpec, BehaviorActor, save_actor
 from core.envs import TaskSpec, get_task
 from core.seeding import set_seed
@@ -63,6 +64,13 @@ class BehaviorConfig:
     """torch threads, so two behaviour runs can share two cores."""
     resume: bool = True
     """Continue from the saved training state if there is one."""
+    pace: bool = False
+    """Train a pace policy (``core.behavior.pace``): the commanded speed as one more observation, rewarded for
+    matching it; snapshots go to ``checkpoints/behavior/<task>/pace``."""
+
+    @property
+    def family(self) -> str:
+        return "pace" if self.pace else "snapshots"
 
     @property
     def resolved_algo(self) -> str:
@@ -79,8 +87,12 @@ class BehaviorConfig:
 
 def build_model(cfg: BehaviorConfig, task: TaskSpec):
     """A fresh SB3 model (PPO over VecNormalize'd vector envs, or SAC on one env)."""
+
+    def make(i: int):
+        return (lambda: PaceEnv(task.make(), task, seed=cfg.seed * 1000 + i)) if cfg.pace else task.make
+
     if cfg.resolved_algo == "ppo":
-        venv = DummyVecEnv([task.make for _ in range(cfg.n_envs)])
+        venv = DummyVecEnv([make(i) for i in range(cfg.n_envs)])
         venv = VecNormalize(venv, norm_obs=True, norm_reward=True)
         return PPO(
             "MlpPolicy",
@@ -91,7 +103,7 @@ def build_model(cfg: BehaviorConfig, task: TaskSpec):
             verbose=0,
             device="cpu",
         )
-    venv = DummyVecEnv([task.make])
+    venv = DummyVecEnv([make(0)])
     return SAC("MlpPolicy", venv, seed=cfg.seed, verbose=0, device="cpu", learning_starts=10_000)
 
 
@@ -204,9 +216,12 @@ class SnapshotCallback(BaseCallback):
     def snapshot(self) -> None:
         step = self.num_timesteps
         actor = export_actor(self.model, self.task, self.cfg.resolved_algo, step)
-        stats = evaluate_actor(actor, self.task, self.cfg.eval_episodes, EVAL_SEED_BASE)
+        if self.cfg.pace:
+            stats = evaluate_pace(actor, self.task, EVAL_SEED_BASE)
+        else:
+            stats = evaluate_actor(actor, self.task, self.cfg.eval_episodes, EVAL_SEED_BASE)
         actor.spec = ActorSpec(**{**asdict(actor.spec), "stats": stats})
-        save_actor(actor, snapshot_path(self.task.name, step))
+        save_actor(actor, snapshot_path(self.task.name, step, self.cfg.family))
         save_state(self.model, self.state_dir)
         record = {
             "step": step,
@@ -214,9 +229,13 @@ class SnapshotCallback(BaseCallback):
             "return_std": stats["std"],
             "wall_s": time.time() - self.t0,
         }
+        if self.cfg.pace:
+            record |= {"speed_error": stats["speed_error"], "length": stats["length"]}
         with self.log_path.open("a") as f:
             f.write(json.dumps(record) + "\n")
-        self.bar.set_postfix(ret=f"{stats['mean']:.0f}")
+        self.bar.set_postfix(
+            ret=f"{stats['mean']:.0f}", **({"err": f"{stats['speed_error']:.2f}"} if self.cfg.pace else {})
+        )
         self.bar.refresh()
 
 
@@ -225,7 +244,7 @@ def train_behavior(cfg: BehaviorConfig) -> list[dict]:
     task = get_task(cfg.task)
     torch.set_num_threads(cfg.threads)
     set_seed(cfg.seed)
-    run_dir = behavior_run_dir(task.name)
+    run_dir = behavior_run_dir(task.name, cfg.family)
     state_dir, log_path = run_dir / "state", run_dir / "log.jsonl"
     run_dir.mkdir(parents=True, exist_ok=True)
     model = build_model(cfg, task)

@@ -8,7 +8,9 @@ Qualities: ``medium`` (the medium snapshot, sampled actions), ``expert`` (the ex
 ``medium-expert`` (both, half each), ``medium-replay`` (every training snapshot up to the medium
 one, equal shares: the competence levels a replay buffer would have seen), ``control`` (a random policy and
 every snapshot, shared so returns spread evenly from random to expert: ``core.data.control``), ``switch`` (the
-same sources, each episode handing over from one to another mid-episode: ``core.data.switch``).
+same sources, each episode handing over from one to another mid-episode: ``core.data.switch``), ``pace`` (a pace
+policy at commanded speeds, half the episodes changing speed once: ``core.behavior.pace``; needs the task's pace
+policy, ``python -m core.behavior.train --task T --pace``; not part of ``all``).
 Behaviour actors run in fixed-order float32 maths (``--portable``, default on), so a dataset is the same on
 every x86 CPU (MKL's own kernels round differently per instruction set: ``core.data.fingerprint``).
 """
@@ -24,6 +26,7 @@ import numpy as np
 import tyro
 from tqdm import tqdm
 
+from core.behavior import pace
 from core.behavior.episodes import Episode, sample_stream
 from core.behavior.policy import BehaviorActor, load_actor
 from core.data import control, switch
@@ -40,7 +43,9 @@ class CollectConfig:
 
     task: str = "hopper"
     """Task name (hopper, halfcheetah, walker2d), or several separated by commas."""
-    quality: Literal["medium", "medium-replay", "expert", "medium-expert", "control", "switch", "all"] = "medium"
+    quality: Literal["medium", "medium-replay", "expert", "medium-expert", "control", "switch", "pace", "all"] = (
+        "medium"
+    )
     """Which dataset to build; ``all`` builds every one."""
     size: int = 0
     """Transitions; 0 means 200k (medium, expert), 400k (medium-expert), 100k (medium-replay)."""
@@ -90,6 +95,17 @@ def sample_episodes(
     return sample_stream(task, lambda: lambda o: actor.act(o, rng, noise_scale), size, seed, n_envs, bar, batches)
 
 
+def pace_policy(task: str) -> Path:
+    """The task's pace policy: the last snapshot under ``checkpoints/behavior/<task>/pace`` (only the chosen one is
+    committed)."""
+    snaps = snapshot_paths(task, "pace")
+    if not snaps:
+        raise FileNotFoundError(
+            f"no pace policy for {task}; train one: python -m core.behavior.train --task {task} --pace"
+        )
+    return snaps[-1]
+
+
 def sources(cfg: CollectConfig, quality: str) -> list[tuple[Path | None, int, int]]:
     """The behaviour actors of one dataset, in order: (snapshot path, or None for the uniform-random policy;
     transitions; first reset seed)."""
@@ -108,6 +124,8 @@ def sources(cfg: CollectConfig, quality: str) -> list[tuple[Path | None, int, in
         shares = [(p, size // len(snaps)) for p in snaps]
     elif quality in ("control", "switch"):  # switch: the same sources and shares, mixed within episodes
         shares = control.plan(task.name, size)
+    elif quality == "pace":
+        shares = [(pace_policy(task.name), size)]
     else:
         shares = [(behavior_path(task.name, quality), size)]
     return [(path, share, base + k * 10_000) for k, (path, share) in enumerate(shares)]
@@ -140,6 +158,10 @@ def collect_episodes(
         return switch.sample_episodes(
             task, actors, weights, cfg.size_for(quality), seed, cfg.noise_scale, cfg.n_envs, limit, bar, batches
         )
+    if quality == "pace":
+        return pace.sample_episodes(
+            task, actors[0], srcs[0][1], srcs[0][2], cfg.noise_scale, cfg.n_envs, limit, bar, batches
+        )
     episodes: list[Episode] = []
     for actor, (_, share, seed) in zip(actors, srcs):
         episodes += sample_episodes(task, actor, share, seed, cfg.noise_scale, cfg.n_envs, bar, batches)
@@ -162,6 +184,7 @@ def collect(cfg: CollectConfig, quality: str) -> dict:
             "size": cfg.size_for(quality),
             "portable": cfg.portable,
             **({"switch_range": list(switch.SWITCH_RANGE)} if quality == "switch" else {}),
+            **({"pace_range": list(pace.PACE_RANGE[task.name])} if quality == "pace" else {}),
         }
     )
     algo = load_actor(next(p for p, _, _ in reversed(srcs) if p is not None)).spec.algo
@@ -187,7 +210,7 @@ def _job(cfg: CollectConfig, task: str, quality: str) -> dict:
 
 
 def main(cfg: CollectConfig) -> list[dict]:
-    qualities = QUALITIES if cfg.quality == "all" else (cfg.quality,)
+    qualities = tuple(q for q in QUALITIES if q != "pace") if cfg.quality == "all" else (cfg.quality,)
     tasks = [get_task(t.strip()).name for t in cfg.task.split(",") if t.strip()]
     if not tasks:
         raise ValueError("--task needs at least one task name")

@@ -13,8 +13,10 @@ from core.envs import TaskSpec
 from core.store.layout import use_local_datasets
 
 NAMESPACE = "qalign"
-QUALITIES = ("medium", "medium-replay", "expert", "medium-expert", "control", "switch")
-"""The paper's four (D4RL's names) and ``control``: random to expert, spread evenly in return (core.data.control)."""
+QUALITIES = ("medium", "medium-replay", "expert", "medium-expert", "control", "switch", "pace")
+"""The paper's four (D4RL's names); ``control``: random to expert, spread evenly in return (core.data.control);
+``switch``: control's sources handing over mid-episode; ``pace``: a policy running at commanded speeds
+(core.behavior.pace)."""
 
 
 def dataset_id(task: str, quality: str) -> str:

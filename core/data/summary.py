@@ -27,6 +27,16 @@ class SummaryConfig:
     """Write a plotly histogram of episode returns here (HTML)."""
 
 
+def length_share(returns: np.ndarray, lengths: np.ndarray) -> float:
+    """How much of the spread of episode returns comes from episode length: R^2 of returns on lengths (0 when every
+    episode has the same length). Near 1 (Hopper and Walker2d ``control``: 0.9+), a return request mostly asks *when
+    to fall*; near 0 (HalfCheetah, ``pace``), it asks how to move."""
+    lengths = np.asarray(lengths, dtype=float)
+    if len(lengths) < 2 or np.ptp(lengths) == 0 or np.ptp(returns) == 0:
+        return 0.0
+    return float(np.corrcoef(returns, lengths)[0, 1] ** 2)
+
+
 def summarize(cfg: SummaryConfig) -> dict[str, dict]:
     rows, returns = {}, {}
     for name in cfg.datasets:
@@ -35,12 +45,13 @@ def summarize(cfg: SummaryConfig) -> dict[str, dict]:
         except FileNotFoundError as err:
             print(f"{name:>14}: missing ({err})")
             continue
-        rows[name] = data.return_stats
         returns[name] = np.array([t.rewards.sum() for t in data.trajectories])
-        s = data.return_stats
+        share = length_share(returns[name], [len(t) for t in data.trajectories])
+        rows[name] = s = data.return_stats | {"length_share": share}
         print(
             f"{name:>14}: {s['transitions']:>8} transitions {s['episodes']:>5} episodes  return "
             f"min {s['min']:8.1f}  p25 {s['p25']:8.1f}  median {s['p50']:8.1f}  p75 {s['p75']:8.1f}  max {s['max']:8.1f}"
+            f"  length share {share:.2f}"
         )
     if cfg.html is not None and returns:
         import plotly.graph_objects as go

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from tqdm import tqdm
 
-from core.behavior.episodes import Episode, sample_stream
+from core.behavior.episodes import Episode, sample_planned
 from core.envs import TaskSpec
 
 SWITCH_RANGE = (0.1, 0.9)
@@ -81,13 +81,9 @@ def sample_episodes(
     One batch = ``n_envs`` episodes sharing one noise stream, as ``core.data.collect.sample_episodes``."""
     rng = np.random.default_rng(seed)
     plan_rng = np.random.default_rng([seed, 1])  # the hand-overs: apart from the action noise
-    plans: list[SwitchingActor] = []
 
-    def batch_act():
-        plans.append(plan := SwitchingActor(actors, weights, n_envs, limit, plan_rng))
-        return lambda o, rows, t: plan.act(o, rows, t, rng, noise_scale)
+    def new_plan():
+        plan = SwitchingActor(actors, weights, n_envs, limit, plan_rng)
+        return (lambda o, rows, t: plan.act(o, rows, t, rng, noise_scale)), plan.sources_of
 
-    episodes = sample_stream(task, batch_act, size, seed, n_envs, bar, batches, per_row=True)
-    for k, ep in enumerate(episodes):
-        ep.sources = plans[k // n_envs].sources_of(k % n_envs, len(ep))
-    return episodes
+    return sample_planned(task, new_plan, size, seed, n_envs, bar, batches)

@@ -82,13 +82,14 @@ def behavior_path(task: str, level: str) -> Path:
     return behavior_dir(task) / level
 
 
-def snapshot_path(task: str, step: int) -> Path:
-    return behavior_dir(task) / "snapshots" / f"step_{step:07d}"
+def snapshot_path(task: str, step: int, family: str = "snapshots") -> Path:
+    """``family``: ``snapshots`` (the return-maximising run) or ``pace`` (``core.behavior.pace``)."""
+    return behavior_dir(task) / family / f"step_{step:07d}"
 
 
-def snapshot_paths(task: str) -> list[Path]:
-    """Every exported snapshot of ``task`` in training order, without suffix."""
-    return [p.with_suffix("") for p in sorted((behavior_dir(task) / "snapshots").glob("step_*.json"))]
+def snapshot_paths(task: str, family: str = "snapshots") -> list[Path]:
+    """Every exported snapshot of ``task`` (of one ``family``) in training order, without suffix."""
+    return [p.with_suffix("") for p in sorted((behavior_dir(task) / family).glob("step_*.json"))]
 
 
 def snapshot_step(path: Path) -> int:
@@ -99,10 +100,10 @@ def levels_path(task: str) -> Path:
     return behavior_dir(task) / "levels.json"
 
 
-def behavior_run_dir(task: str) -> Path:
-    """SB3 training state of the behaviour run (resumable; never committed)."""
+def behavior_run_dir(task: str, family: str = "snapshots") -> Path:
+    """SB3 training state of the behaviour run (resumable; never committed); the pace run beside it."""
     _check_task(task)
-    return runs_root() / BEHAVIOR / task
+    return runs_root() / BEHAVIOR / task / ("pace" if family == "pace" else "")
 
 
 # ---------------------------------------------------------------- trained models
