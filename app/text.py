@@ -27,8 +27,8 @@ ASK_HELP = (
 VELOCITY_HELP = (
     "Target forward speed in m/s. The request is turned into an RTG "
     "(reward per step at that speed x steps left); move the slider while the episode runs "
-    "and the RTG is re-anchored. Measured (README, HalfCheetah): the shipped models miss a changing target by about "
-    "1 m/s on average: they are slow to change pace and often do not slow down when asked."
+    "and the RTG is re-anchored. Measured (README, HalfCheetah): the shipped models miss a changing target by "
+    "0.6-1 m/s on average: they are slow to change pace and often do not slow down when asked."
 )
 ALIGNMENT_HELP = (
     "Achieved vs requested return, mean and standard deviation over evaluation episodes. "
