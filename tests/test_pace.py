@@ -132,3 +132,24 @@ def test_pace_policy_trains_and_its_dataset_keeps_the_target_out_and_rebuilds(ro
     assert quality == "pace" and len(part["per_source"]) == 1
     assert rebuild_slice(cfg2, quality, part["per_source"], part["horizon"])["sha256"] == part["sha256"]
     assert rebuild_slice(replace(cfg2, noise_scale=0.5), quality, part["per_source"])["sha256"] != part["sha256"]
+
+
+def test_a_pace_policy_can_start_as_a_shipped_snapshot():
+    """``--init-from``: the new policy acts exactly as the snapshot whatever the target (its input starts at weight
+    0); a snapshot of another shape is refused."""
+    from core.behavior.policy import load_actor
+    from core.behavior.train import BehaviorConfig, build_model, export_actor, warm_start
+    from core.store.layout import REPO_ROOT
+
+    task = get_task("hopper")
+    model = build_model(BehaviorConfig(task="hopper", pace=True, n_envs=1), task)
+    expert = load_actor(REPO_ROOT / "checkpoints/behavior/hopper/expert")
+    warm_start(model, "ppo", expert)
+    started = export_actor(model, task, "ppo", 0)
+    obs = np.random.default_rng(0).normal(size=(6, 11)).astype(np.float32)
+    for target in (0.0, 2.4):
+        with_target = np.concatenate([obs, np.full((6, 1), target, np.float32)], axis=1)
+        np.testing.assert_allclose(started.act(with_target), expert.act(obs), atol=1e-6)
+    other = build_model(BehaviorConfig(task="walker2d", pace=True, n_envs=1), get_task("walker2d"))
+    with pytest.raises(ValueError, match="cannot start"):
+        warm_start(other, "ppo", expert)
