@@ -5,6 +5,9 @@
 Prints, for the SARSA-pretrained critic and the critic as fine-tuned by the Q-ALIGN stage:
 Q(s, pi(R + d)) averaged over windows for RTG shifts d (scaled units), how much the actions move
 between d = -1 and d = +1, and the Spearman correlation of Q(s, a_data) with the realised return-to-go.
+For each actor also how much its last action moves when the window's *history* (every step before the last:
+states, actions) is taken from another window of the data, the current state and the RTG kept: where that is far
+larger than the RTG's effect, the model copies its own recent past and a request barely steers it.
 """
 
 from __future__ import annotations
@@ -42,6 +45,22 @@ def masked(x: torch.Tensor, mask: torch.Tensor) -> float:
     return float((x * mask).sum() / mask.sum())
 
 
+@torch.no_grad()
+def history_move(actor, w) -> float:
+    """Mean |change of the last action| when every step before the last comes from another full window (a fixed
+    permutation), the last state, the RTGs and the timesteps kept; nan when fewer than two windows are full."""
+    full = torch.nonzero(w.mask.all(1)).flatten()
+    if len(full) < 2:
+        return float("nan")
+    perm = full[torch.roll(torch.arange(len(full)), 1)]
+    states, actions = w.states[full].clone(), w.actions[full].clone()
+    states[:, :-1], actions[:, :-1] = w.states[perm, :-1], w.actions[perm, :-1]
+    rtg, steps, mask = w.rtg[full], w.timesteps[full], w.mask[full]
+    own = actor(rtg, w.states[full], w.actions[full], steps, mask)[:, -1]
+    other = actor(rtg, states, actions, steps, mask)[:, -1]
+    return float((own - other).abs().mean())
+
+
 def probe(cfg: DiagnoseConfig) -> dict:
     task = get_task(cfg.task)
     data = load_offline_data(task.name, cfg.dataset)
@@ -68,11 +87,12 @@ def probe(cfg: DiagnoseConfig) -> dict:
                 }
                 qs = [masked(critic(w.states, acts[d]).min(0).values, w.mask) for d in SHIFTS]
                 move = masked((acts[1.0] - acts[-1.0]).abs().mean(-1), w.mask)
+                history = history_move(actor, w)
                 print(
                     f"  {kind:>6}: Q(s, pi(R+d)) for d={SHIFTS}: {[round(q, 2) for q in qs]}; "
-                    f"mean |a(R+1) - a(R-1)| = {move:.3f}"
+                    f"mean |a(R+1) - a(R-1)| = {move:.3f}; last action, history swapped: {history:.3f}"
                 )
-                out[(cname, kind)] = {"q": qs, "action_move": move, "critic_rank": rho}
+                out[(cname, kind)] = {"q": qs, "action_move": move, "critic_rank": rho, "history_move": history}
     return out
 
 

@@ -63,6 +63,31 @@ def test_diagnose_probe_runs_on_tiny_models(tiny_models):
     assert ("after Q-ALIGN", "qalign") in out and len(out[("pretrained", "dt")]["q"]) == len(SHIFTS)
 
 
+def test_history_move_is_zero_for_a_model_that_ignores_its_past():
+    from types import SimpleNamespace
+
+    import torch
+
+    from core.diagnose import history_move
+
+    g = torch.Generator().manual_seed(0)
+    B, K = 6, 4
+    w = SimpleNamespace(
+        rtg=torch.rand(B, K, generator=g),
+        states=torch.randn(B, K, 3, generator=g),
+        actions=torch.randn(B, K, 2, generator=g),
+        timesteps=torch.arange(K).repeat(B, 1),
+        mask=torch.ones(B, K, dtype=torch.bool),
+    )
+    w.mask[0, 0] = False  # a padded window is left out
+    now_only = lambda rtg, s, a, t, m: s[..., :2] + rtg[..., None]  # noqa: E731
+    copycat = lambda rtg, s, a, t, m: a.cumsum(1)  # noqa: E731  the last output sums the past actions
+    assert history_move(now_only, w) == 0.0
+    assert history_move(copycat, w) > 0.1
+    w.mask[1:, 0] = False
+    assert history_move(now_only, w) != history_move(now_only, w)  # nan: fewer than two full windows
+
+
 def test_video_cli_records_side_by_side_mp4(tiny_models, roots):
     out = roots["results"] / "demo.mp4"
     text = run_cli("core.video", "--task", "hopper", "--max-steps", "12", "--size", "64", "--out", str(out))
