@@ -122,17 +122,23 @@ def _linears(model, algo: str) -> tuple[list[torch.nn.Linear], torch.nn.Linear, 
     return [m for m in trunk if isinstance(m, torch.nn.Linear)], mu, log_std_head
 
 
+def _layer_pairs(model, algo: str, ours: BehaviorActor) -> list[tuple[torch.nn.Linear, torch.nn.Linear]]:
+    """(SB3 layer, our layer) for the trunk, the mean head and, where both have one, the log-std head."""
+    linears, mu, log_std_head = _linears(model, algo)
+    pairs = list(zip(linears, [m for m in ours.trunk if isinstance(m, torch.nn.Linear)])) + [(mu, ours.mu)]
+    if log_std_head is not None and ours.log_std_head is not None:
+        pairs.append((log_std_head, ours.log_std_head))
+    return pairs
+
+
 def warm_start(model, algo: str, snapshot: BehaviorActor) -> None:
     """Start ``model``'s actor as ``snapshot``: same layer shapes except extra inputs of the first layer, which start
     at weight 0 (and, for PPO, normaliser mean 0 / variance 1 there). Raises on any other shape difference."""
-    linears, mu, log_std_head = _linears(model, algo)
-    ours = [m for m in snapshot.trunk if isinstance(m, torch.nn.Linear)]
-    pairs = list(zip(linears, ours)) + [(mu, snapshot.mu)]
-    if log_std_head is not None and snapshot.log_std_head is not None:
-        pairs.append((log_std_head, snapshot.log_std_head))
-    if len(linears) != len(ours) or any(a.out_features != b.out_features for a, b in pairs):
+    pairs = _layer_pairs(model, algo, snapshot)
+    same_depth = len(_linears(model, algo)[0]) == len(snapshot.spec.hidden)
+    if not same_depth or any(a.out_features != b.out_features for a, b in pairs):
         raise ValueError(f"cannot start from {snapshot.spec.task} snapshot: layer shapes differ")
-    extra = linears[0].in_features - ours[0].in_features
+    extra = pairs[0][0].in_features - pairs[0][1].in_features
     if extra < 0 or any(a.in_features != b.in_features for a, b in pairs[1:]):
         raise ValueError("cannot start from the snapshot: its inputs are not a prefix of the new policy's")
     with torch.no_grad():
@@ -151,17 +157,14 @@ def warm_start(model, algo: str, snapshot: BehaviorActor) -> None:
 
 def export_actor(model, task: TaskSpec, algo: str, step: int) -> BehaviorActor:
     """Copy the SB3 actor's weights into our own module, layer by layer."""
+    linears, mu, _ = _linears(model, algo)
     if algo == "ppo":
-        trunk, mu, log_std_head = model.policy.mlp_extractor.policy_net, model.policy.action_net, None
         log_std = model.policy.log_std.detach().tolist()
         rms = model.get_env().obs_rms
         norm = {"obs_mean": rms.mean.tolist(), "obs_var": rms.var.tolist()}
         activation, squash = "tanh", "clip"
     else:
-        actor = model.actor
-        trunk, mu, log_std_head, log_std = actor.latent_pi, actor.mu, actor.log_std, None
-        norm, activation, squash = {}, "relu", "tanh"
-    linears = [m for m in trunk if isinstance(m, torch.nn.Linear)]
+        log_std, norm, activation, squash = None, {}, "relu", "tanh"
     spec = ActorSpec(
         task=task.name,
         algo=algo,
@@ -175,12 +178,8 @@ def export_actor(model, task: TaskSpec, algo: str, step: int) -> BehaviorActor:
         **norm,
     )
     ours = BehaviorActor(spec)
-    ours_linears = [m for m in ours.trunk if isinstance(m, torch.nn.Linear)]
-    pairs = list(zip(ours_linears, linears)) + [(ours.mu, mu)]
-    if log_std_head is not None:
-        pairs.append((ours.log_std_head, log_std_head))
     with torch.no_grad():
-        for dst, src in pairs:
+        for src, dst in _layer_pairs(model, algo, ours):
             dst.load_state_dict(src.state_dict())
     return ours.eval()
 

@@ -103,7 +103,7 @@ def levels_path(task: str) -> Path:
 def behavior_run_dir(task: str, family: str = "snapshots") -> Path:
     """SB3 training state of the behaviour run (resumable; never committed); the pace run beside it."""
     _check_task(task)
-    return runs_root() / BEHAVIOR / task / ("pace" if family == "pace" else "")
+    return runs_root() / BEHAVIOR / task / ("" if family == "snapshots" else family)
 
 
 # ---------------------------------------------------------------- trained models
