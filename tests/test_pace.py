@@ -10,13 +10,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from core.behavior.pace import (
-    PACE_RANGE,
-    PaceActor,
-    PaceEnv,
-    plan_schedules,
-    tracking_reward,
-)
+from core.behavior.pace import PACE_RANGE, PaceEnv, tracking_reward
+from core.data.pace import PaceActor, plan_schedules
 from core.envs import get_task
 from tests.conftest import run_cli
 
@@ -70,7 +65,7 @@ def test_pace_actor_follows_each_rows_schedule_and_marks_the_change():
 def test_pace_episodes_act_on_their_schedule_and_keep_where_it_changed():
     """Sampled episodes: each step's action is what the policy was shown (the row's target at that step), and the
     stored per-step source is 0 before the change and 1 after."""
-    from core.behavior.pace import sample_episodes
+    from core.data.pace import sample_episodes
 
     class Echo:
         def act(self, obs, rng=None, noise_scale=1.0):

@@ -9,7 +9,8 @@ thing the slider is meant to change. The target changes at random times during t
 up and down, so a slider moved mid-episode has examples too.
 
 Training: ``python -m core.behavior.train --task T --pace`` (PPO on Hopper/Walker2d, SAC on HalfCheetah, as for
-the return-maximising run; snapshots under ``checkpoints/behavior/<task>/pace``).
+the return-maximising run; snapshots under ``checkpoints/behavior/<task>/pace``). The dataset these policies collect:
+``core.data.pace``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from core.behavior.episodes import Episode, sample_planned
 from core.envs import TaskSpec
 
 PACE_RANGE = {"hopper": (0.0, 2.5), "walker2d": (0.0, 4.0), "halfcheetah": (0.0, 7.0)}
@@ -81,43 +81,6 @@ class PaceEnv(gym.Wrapper):
         return self._obs(obs), reward, term, trunc, info
 
 
-class PaceActor:
-    """A pace policy driving one batch of episodes, row i following its own target schedule.
-
-    ``schedules[i]``: (start step, target m/s) pairs, the first at step 0. ``act`` is a per-row act function for
-    ``core.behavior.episodes`` (``per_row=True``): it appends each row's current target to the observation."""
-
-    def __init__(self, actor, schedules: list[list[tuple[int, float]]]):
-        self.actor, self.schedules = actor, schedules
-
-    def target_at(self, row: int, t: int) -> float:
-        return max((start, target) for start, target in self.schedules[row] if start <= t)[1]
-
-    def sources_of(self, row: int, length: int) -> np.ndarray:
-        """(length,) which part of its schedule row ``row`` was in at each step (0, then 1 after a change): a
-        changing episode is learned from after the change only, as ``switch`` data (``Trajectory.learn_from``)."""
-        starts = [start for start, _ in self.schedules[row]]
-        return (np.searchsorted(starts, np.arange(length), side="right") - 1).astype(np.int16)
-
-    def act(self, obs: np.ndarray, rows: list[int], t: int, rng: np.random.Generator, noise_scale: float):
-        targets = np.array([[self.target_at(r, t)] for r in rows], dtype=obs.dtype)
-        return self.actor.act(np.concatenate([obs, targets], axis=1), rng, noise_scale)
-
-
-def plan_schedules(
-    task: str, n_rows: int, limit: int, rng: np.random.Generator, switch_share: float = 0.5
-) -> list[list[tuple[int, float]]]:
-    """One batch's targets: each row starts at a uniform speed of ``PACE_RANGE``; ``switch_share`` of the rows change
-    it once, to another uniform speed, at a uniform step in 10-90% of ``limit``."""
-    out = []
-    for _ in range(n_rows):
-        plan = [(0, draw_target(task, rng))]
-        if rng.random() < switch_share:
-            plan.append((int(rng.integers(round(0.1 * limit), round(0.9 * limit) + 1)), draw_target(task, rng)))
-        out.append(plan)
-    return out
-
-
 EVAL_FRACTIONS = (0.1, 0.3, 0.5, 0.7, 0.9)
 """Snapshot evaluation: one episode at each of these fractions of ``PACE_RANGE``, target held constant."""
 
@@ -150,20 +113,3 @@ def evaluate_pace(actor, task: TaskSpec, seed_base: int, warmup: int = 100) -> d
         "episodes": len(rows),
         "seed_base": seed_base,
     }
-
-
-def sample_episodes(
-    task: TaskSpec, actor, size: int, seed: int, noise_scale: float, n_envs: int, limit: int, bar=None, batches=None
-) -> list[Episode]:
-    """The ``pace`` dataset's episodes: one pace policy, each row with its own schedule (``plan_schedules``), until at
-    least ``size`` transitions. ``limit``: the task's own episode limit (schedules come from it even when ``task``
-    is cut shorter, so a rebuilt slice matches the full data). The stored observations leave the target out: the
-    models trained on the data see only what the environment shows, and are asked through the return."""
-    rng = np.random.default_rng(seed)
-    plan_rng = np.random.default_rng([seed, 2])  # the schedules: apart from the action noise
-
-    def new_plan():
-        pace = PaceActor(actor, plan_schedules(task.name, n_envs, limit, plan_rng))
-        return (lambda o, rows, t: pace.act(o, rows, t, rng, noise_scale)), pace.sources_of
-
-    return sample_planned(task, new_plan, size, seed, n_envs, bar, batches)

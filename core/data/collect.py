@@ -9,7 +9,7 @@ Qualities: ``medium`` (the medium snapshot, sampled actions), ``expert`` (the ex
 one, equal shares: the competence levels a replay buffer would have seen), ``control`` (a random policy and
 every snapshot, shared so returns spread evenly from random to expert: ``core.data.control``), ``switch`` (the
 same sources, each episode handing over from one to another mid-episode: ``core.data.switch``), ``pace`` (a pace
-policy at commanded speeds, half the episodes changing speed once: ``core.behavior.pace``; needs the task's pace
+policy at commanded speeds, half the episodes changing speed once: ``core.data.pace``; needs the task's pace
 policy, ``python -m core.behavior.train --task T --pace``; not part of ``all``).
 Behaviour actors run in fixed-order float32 maths (``--portable``, default on), so a dataset is the same on
 every x86 CPU (MKL's own kernels round differently per instruction set: ``core.data.fingerprint``).
@@ -26,10 +26,10 @@ import numpy as np
 import tyro
 from tqdm import tqdm
 
-from core.behavior import pace
 from core.behavior.episodes import Episode, sample_stream
+from core.behavior.pace import PACE_RANGE
 from core.behavior.policy import BehaviorActor, load_actor
-from core.data import control, switch
+from core.data import control, pace, switch
 from core.data.minari_io import QUALITIES, dataset_id, write_dataset
 from core.envs import TaskSpec, get_task
 from core.store.layout import behavior_path, checkpoints_root, snapshot_paths, snapshot_step
@@ -184,7 +184,7 @@ def collect(cfg: CollectConfig, quality: str) -> dict:
             "size": cfg.size_for(quality),
             "portable": cfg.portable,
             **({"switch_range": list(switch.SWITCH_RANGE)} if quality == "switch" else {}),
-            **({"pace_range": list(pace.PACE_RANGE[task.name])} if quality == "pace" else {}),
+            **({"pace_range": list(PACE_RANGE[task.name])} if quality == "pace" else {}),
         }
     )
     algo = load_actor(next(p for p, _, _ in reversed(srcs) if p is not None)).spec.algo
