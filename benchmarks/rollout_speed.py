@@ -9,7 +9,10 @@
 3. live engine (with --checkpoint): env steps/s of N episodes of one checkpoint stepped together, unpaced,
    one batched forward per tick, with the actor eager or compiled (TorchScript).
 
-    python benchmarks/rollout_speed.py [--checkpoint checkpoints/hopper/medium-replay/dt/model] [--skip-engine]
+    python benchmarks/rollout_speed.py [--checkpoint checkpoints/hopper/medium-replay/dt/model] [--skip-engine] [--bf16]
+
+``--bf16`` adds the bfloat16 actor (``ReturnConditionedPolicy.bf16``), eager and compiled, to part 1; its returns
+differ slightly from fp32's (the "same returns" column compares each actor's runs with its own sequential loop).
 
 Without a checkpoint, an untrained actor of the cpu preset's shape is used (speed does not depend
 on the weights). Episodes are capped at --steps so the sequential loop finishes quickly.
@@ -79,6 +82,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=300, help="episode cap for the sweep comparison")
     ap.add_argument("--threads", type=int, default=2, help="torch threads of the sequential loop and the 1-lane run")
     ap.add_argument("--skip-engine", action="store_true", help="sweeps only")
+    ap.add_argument("--bf16", action="store_true", help="also the bf16 actor (policy.bf16), eager and compiled")
     args = ap.parse_args()
     task = get_task(args.task)
     targets = np.linspace(500, 3000, args.targets)
@@ -90,9 +94,11 @@ def main() -> None:
     )
 
     seq_eager = None
-    for actor in ("eager", "compiled"):
+    for actor in ("eager", "compiled") + (("eager bf16", "compiled bf16") if args.bf16 else ()):
         policy = load_policy(args.checkpoint, task)
-        if actor == "compiled":
+        if "bf16" in actor:
+            policy.bf16()
+        if actor.startswith("compiled"):
             policy.compile()
         torch.set_num_threads(args.threads)
         t_seq, seq = timed(sweep_sequential, policy, capped, targets, args.episodes, seed=0)

@@ -6,7 +6,8 @@ return turns that into a curve we can read both ways:
 
 - ``predict(rtg)``: the return the model is expected to achieve when asked for ``rtg``;
 - ``rtg_for(wanted)``: the smallest request whose predicted return reaches ``wanted`` (linear between the fitted
-  points), and whether ``wanted`` is inside what the model was measured to reach at all.
+  points), and whether ``wanted`` is inside what the model was measured to reach at all;
+- ``rtg_for_speed(task, speed, steps_left)``: the same for a speed, through the return that speed earns per step.
 
 The fit is only as good as the sweep's spread: outside the swept requests the curve is flat (no extrapolation),
 and a wanted return outside [predicted at the lowest request, predicted at the highest] is unreachable: the
@@ -26,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from core.envs import TaskSpec
 
 CALIBRATION_SEED = 400_000
 """Fresh seeds for measuring the calibration: apart from the sweep it is fitted on (100000+), the dashboard's
@@ -102,6 +105,14 @@ class Calibration:
         j = int(np.argmax(y >= wanted))  # first fitted point at or above wanted; y[j - 1] < wanted <= y[j]
         frac = (wanted - y[j - 1]) / (y[j] - y[j - 1])
         return float(x[j - 1] + frac * (x[j] - x[j - 1])), True
+
+    def rtg_for_speed(self, task: TaskSpec, speed: float, steps_left: int) -> float:
+        """A speed asked through the calibration: the whole-episode return that running at ``speed`` earns
+        (``task.reward_for_speed`` x the episode limit, the kind of return the sweep measured) is mapped to the
+        request that achieves it, then scaled to the ``steps_left``. It corrects the model's compressed response
+        (too fast when asked to go slow, too slow at the top), which ``task.rtg_for_speed`` passes through."""
+        limit = task.max_episode_steps
+        return self.rtg_for(task.reward_for_speed(speed) * limit)[0] * steps_left / limit
 
     def to_dict(self) -> dict:
         return {"requests": list(self.requests), "predicted": list(self.predicted)}

@@ -80,15 +80,23 @@ class EpisodeRequest:
     """Simulated seconds per wall-clock second; 0 runs as fast as the engine can."""
     max_steps: int | None = None
     outcome: dict[str, Calibration] | None = None
-    """Return mode, ask for an outcome: ``target`` is the return wanted, and model ``kind`` is asked for the RTG its
-    calibration says reaches it (``outcome[kind].rtg_for(target)``). Models without an entry are asked for
-    ``target`` itself."""
+    """Ask for an outcome: ``target`` is the return (or speed) wanted, and model ``kind`` is asked for the RTG its
+    calibration says reaches it (``outcome[kind].rtg_for(target)``, ``.rtg_for_speed``). Models without an entry
+    are asked for ``target`` itself."""
 
     def asked(self, kind: str, target: float) -> float:
-        """The total return model ``kind`` is asked for when the viewer's target is ``target``."""
+        """The total return model ``kind`` is asked for when the viewer's target is ``target`` (return mode)."""
         if self.mode == "return" and self.outcome and kind in self.outcome:
             return self.outcome[kind].rtg_for(target)[0]
         return target
+
+    def rtg(self, kind: str, target: float, task: TaskSpec, ret_so_far: float, t: int) -> float:
+        """The RTG model ``kind`` holds at step ``t`` for the viewer's ``target``: the return asked minus the return so
+        far, or the speed's RTG for the steps left (through the model's calibration when asking for an outcome)."""
+        if self.mode == "velocity":
+            cal, left = (self.outcome or {}).get(kind), task.max_episode_steps - t
+            return cal.rtg_for_speed(task, target, left) if cal else task.rtg_for_speed(target, left)
+        return self.asked(kind, target) - ret_so_far
 
 
 @dataclass
@@ -156,13 +164,6 @@ class Episode:
 
 class EngineBusy(RuntimeError):
     """Refused: the engine already runs its maximum number of episodes."""
-
-
-def rtg_for(mode: Mode, target: float, task: TaskSpec, ret_so_far: float, t: int) -> float:
-    """The remaining return a request stands for at step ``t``: target - return so far, or speed x steps left."""
-    if mode == "velocity":
-        return task.rtg_for_speed(target, task.max_episode_steps - t)
-    return target - ret_so_far
 
 
 @dataclass(eq=False)
@@ -295,7 +296,7 @@ class LiveEngine:
                 obs, _ = env.reset(seed=request.seed)
                 lanes.append(_Lane(kind, group, env, obs, ids))
             for lane in lanes:
-                rtg0 = max(rtg_for(request.mode, request.asked(lane.kind, request.target), task, 0.0, 0), 0.0)
+                rtg0 = max(request.rtg(lane.kind, request.target, task, 0.0, 0), 0.0)
                 lane.rtg0 = float(lane.group.policy.clamp_targets(np.array([rtg0]))[0])  # what the policy will hold
                 _record_state(lane)
             episode.records.append(
@@ -513,7 +514,7 @@ class LiveEngine:
         req, task = run.episode.request, run.episode.task
         for lane in run.lanes:
             if not lane.done:
-                rtg = rtg_for(req.mode, req.asked(lane.kind, run.target), task, lane.ret, run.t)
+                rtg = req.rtg(lane.kind, run.target, task, lane.ret, run.t)
                 lane.group.policy.set_rtg(np.array([rtg]), index=np.array([lane.row]))
 
     def _finish(self, run: _Run, status: str, message: str) -> None:

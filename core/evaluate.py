@@ -21,6 +21,7 @@ import numpy as np
 import tyro
 from tqdm import tqdm
 
+from core.calibration import calibrations_from_sweep_file
 from core.envs import get_task
 from core.evaluation import EVAL_SEED, default_targets, evaluate, velocity_schedule
 from core.plots import MODEL_NAMES, alignment_figure, save_figure, velocity_figure
@@ -53,6 +54,9 @@ class EvalConfig:
     velocity: tuple[float, ...] = ()
     """Velocity step schedule in m/s, equal parts of the episode. Empty: on HalfCheetah 0.5 -> 1.0 -> 0.75 times the
     fastest speed in the data (its best return per step, as a speed), none elsewhere."""
+    velocity_calibration: Path | None = None
+    """A ``sweep.json`` (e.g. the shipped one) whose per-model sweeps calibrate the speed requests
+    (``Calibration.rtg_for_speed``); default: r*(v) x steps left. Fit it on other seeds than ``eval_seed``'s."""
     out: Path | None = None
     """Output folder; default results/<task>/<dataset>."""
     threads: int = 1
@@ -97,6 +101,9 @@ def run(cfg: EvalConfig, command: str = "") -> dict:
     stats = next(iter(policies.values())).meta["return_stats"]
     targets = np.asarray(cfg.targets, float) if cfg.targets else default_targets(stats, cfg.n_targets, cfg.high_factor)
     schedule = velocity_schedule(get_task(cfg.task), stats, cfg.velocity)
+    speed_cals = calibrations_from_sweep_file(cfg.velocity_calibration) if cfg.velocity_calibration else None
+    if speed_cals is not None and not set(paths) <= set(speed_cals):
+        raise ValueError(f"{cfg.velocity_calibration} has no sweep for {sorted(set(paths) - set(speed_cals))}")
     sweeper = None
     if cfg.backend == "ray":
         from core import cluster
@@ -111,7 +118,16 @@ def run(cfg: EvalConfig, command: str = "") -> dict:
                 bar.refresh()
 
             ev = evaluate(
-                policies, cfg.dataset, targets, cfg.episodes, cfg.eval_seed, cfg.seed, schedule, progress, sweeper
+                policies,
+                cfg.dataset,
+                targets,
+                cfg.episodes,
+                cfg.eval_seed,
+                cfg.seed,
+                schedule,
+                progress,
+                sweeper,
+                speed_cals,
             )
     finally:
         if sweeper is not None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.calibration import Calibration
 from core.envs import TaskSpec, get_task
 from core.metrics import (
     alignment_report,
@@ -62,11 +63,21 @@ def velocity_schedule(task: TaskSpec, stats: dict, speeds: tuple[float, ...] = (
 
 
 def velocity_tracking(
-    policy, task: TaskSpec, schedule: list[tuple[int, float]], eval_seed: int, episodes: int, smooth: bool = False
+    policy,
+    task: TaskSpec,
+    schedule: list[tuple[int, float]],
+    eval_seed: int,
+    episodes: int,
+    smooth: bool = False,
+    calibration: Calibration | None = None,
 ) -> dict:
     """The speed schedule run from the sweep's reset seeds (one episode each); errors are means over the episodes,
-    the trace is the first episode's (the plot). ``smooth``: the same points joined by ramps."""
-    traces = [track_velocity(policy, task, schedule, eval_seed + j, smooth=smooth) for j in range(max(1, episodes))]
+    the trace is the first episode's (the plot). ``smooth``: the same points joined by ramps. ``calibration``: ask
+    through it (``Calibration.rtg_for_speed``) instead of r*(v) x steps left."""
+    traces = [
+        track_velocity(policy, task, schedule, eval_seed + j, smooth=smooth, calibration=calibration)
+        for j in range(max(1, episodes))
+    ]
     window = smoothing_steps(task)
 
     def mean(f) -> float:
@@ -74,6 +85,7 @@ def velocity_tracking(
 
     out = {
         "schedule": [list(s) for s in schedule],
+        "calibrated": calibration is not None,
         "trace": traces[0].to_dict(),
         "episodes": len(traces),
         "speed_error_after_warmup": mean(lambda t: speed_error(t.speed, t.target)),
@@ -174,9 +186,11 @@ def evaluate(
     schedule: list[tuple[int, float]] | None = None,
     progress: Progress | None = None,
     sweeper=None,
+    speed_calibrations: dict[str, Calibration] | None = None,
 ) -> Evaluation:
     """Sweep every policy over ``targets`` x ``episodes`` (locally, or on ``sweeper``'s Ray workers), score it,
-    and track the speed ``schedule`` when given. All policies must come from one task and dataset."""
+    and track the speed ``schedule`` when given (through ``speed_calibrations[kind]`` where given). All policies
+    must come from one task and dataset."""
     first = next(iter(policies.values()))
     task, stats = get_task(first.meta["task"]), first.meta["return_stats"]
     targets = first.clamp_targets(targets)
@@ -192,9 +206,10 @@ def evaluate(
             res = sweeper.sweep(kind, task.name, targets, episodes, eval_seed, progress=tell)
         result = ModelEvaluation(res, score_sweep(res, task, stats), policy.path)
         if schedule:
-            result.velocity = velocity_tracking(policy, task, schedule, eval_seed, episodes)
+            cal = (speed_calibrations or {}).get(kind)
+            result.velocity = velocity_tracking(policy, task, schedule, eval_seed, episodes, calibration=cal)
             result.velocity["smooth"] = velocity_tracking(
-                policy, task, smooth_schedule(schedule, task), eval_seed, episodes, True
+                policy, task, smooth_schedule(schedule, task), eval_seed, episodes, True, cal
             )
         out.models[kind] = result
     return out

@@ -55,6 +55,7 @@ def _blob(policy: ReturnConditionedPolicy) -> tuple[str, dict, bytes]:
         "act_dim": actor.act_dim,
         "meta": {k: policy.meta[k] for k in ("rtg_scale", "obs_mean", "obs_std", "return_stats")},
         "compiled": policy.compiled,
+        "bf16": policy.is_bf16,
         "path": policy.path,
     }
     key = hashlib.sha1(weights + json.dumps(header, sort_keys=True).encode()).hexdigest()
@@ -66,6 +67,8 @@ def _policy_from(header: dict, weights: bytes) -> ReturnConditionedPolicy:
     actor.load_state_dict(load_weights(weights))
     policy = ReturnConditionedPolicy(actor, header["meta"])
     policy.path = header["path"]
+    if header.get("bf16"):
+        policy.bf16()
     return policy.compile() if header["compiled"] else policy
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.models.dt import DecisionTransformer, LastAction
+from core.models.dt import Bf16LastAction, DecisionTransformer, LastAction
 from core.store.checkpoint import load_model
 
 
@@ -53,6 +53,28 @@ class ReturnConditionedPolicy:
         other._eager, other._forward, other.path = self._eager, self._forward, self.path
         return other
 
+    def bf16(self, tolerance: float = 0.02) -> ReturnConditionedPolicy:
+        """Run the actor in bfloat16 from now on (``Bf16LastAction``), if its actions stay within ``tolerance`` of the
+        fp32 actor's on random padded windows; returns self. Call before ``compile`` (which then traces it).
+
+        Actions change in the third decimal, so episodes are not bit-identical to fp32 ones: for the live view and
+        quick sweeps, not for numbers compared with fp32 runs. Speed: ``benchmarks/rollout_speed.py --bf16``."""
+        if self.compiled:
+            raise RuntimeError("bf16() must come before compile()")
+        half = Bf16LastAction(self.actor).eval()
+        with torch.no_grad():
+            gaps = [(half(*w) - self.actor(*w)[:, -1]).abs().max().item() for w in map(self._example, (1, 4), (1, 4))]
+        if max(gaps) > tolerance:
+            warnings.warn(f"policy.bf16: keeping fp32 (actions moved by {max(gaps):.3f} > {tolerance})", stacklevel=2)
+            return self
+        self._eager = self._forward = half
+        return self
+
+    @property
+    def is_bf16(self) -> bool:
+        """Whether ``bf16`` switched the actor to bfloat16."""
+        return isinstance(self._eager, Bf16LastAction)
+
     def compile(self) -> ReturnConditionedPolicy:
         """Run the actor as a frozen TorchScript trace from now on, if it gives the eager actor's actions; returns self.
 
@@ -68,7 +90,7 @@ class ReturnConditionedPolicy:
                 traced = torch.jit.freeze(torch.jit.trace(self._eager, self._example(2), check_trace=False))
                 for n in (1, 3):
                     window = self._example(n, seed=n)
-                    if not torch.allclose(traced(*window), self.actor(*window)[:, -1], atol=1e-5, rtol=0):
+                    if not torch.allclose(traced(*window), self._eager(*window), atol=1e-5, rtol=0):
                         raise ValueError(f"the trace's actions differ from the eager actor's at batch {n}")
                 for _ in range(3):  # TorchScript optimises a graph over its first calls: pay for that here
                     traced(*self._example(2))

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from core import lanes as lanes_mod
+from core.calibration import Calibration
 from core.envs import TaskSpec
 from core.policy import ReturnConditionedPolicy
 
@@ -211,9 +212,10 @@ def track_velocity(
     seed: int,
     steps: int | None = None,
     smooth: bool = False,
+    calibration: Calibration | None = None,
 ) -> VelocityTrace:
     """Ask for a forward speed (constant, steps, or ``smooth``: linear between the schedule's points) by
-    RTG = r*(v) x remaining steps (METHOD.md).
+    RTG = r*(v) x remaining steps (METHOD.md), or through the model's ``calibration`` (``Calibration.rtg_for_speed``).
 
     The RTG evolves as usual (minus each reward); whenever the target changes it is re-anchored (for a smooth
     schedule, at every step of a ramp). The speed is read from the simulator (``info['x_velocity']``).
@@ -222,14 +224,18 @@ def track_velocity(
     env = task.make()
     try:
         obs, _ = env.reset(seed=seed)
+
+        def ask(v: float, left: int) -> float:
+            return calibration.rtg_for_speed(task, v, left) if calibration else task.rtg_for_speed(v, left)
+
         v = schedule_at(schedule, 0, smooth)
-        policy.reset(obs[None], np.array([task.rtg_for_speed(v, steps)]))
+        policy.reset(obs[None], np.array([ask(v, steps)]))
         target, speed, reward = [], [], []
         for t in range(steps):
             v_t = schedule_at(schedule, t, smooth)
             if v_t != v:
                 v = v_t
-                policy.set_rtg(np.array([task.rtg_for_speed(v, steps - t)]))
+                policy.set_rtg(np.array([ask(v, steps - t)]))
             obs, r, term, trunc, info = env.step(policy.act(obs[None])[0])
             policy.observe(np.array([r]))
             target.append(v)

@@ -58,6 +58,27 @@ def test_rtg_for_inverts_predict_inside_and_flags_what_cannot_be_reached():
         cal.rtg_for(float("nan"))
 
 
+def test_a_speed_asked_through_the_calibration_undoes_a_compressed_response():
+    """A model that achieves 1,000 + half of what it is asked above 1,000 (a compressed response): asked through
+    its calibration, a speed's whole-episode return is requested at twice its distance from 1,000, and the RTG
+    scales with the steps left; an identity calibration asks exactly what ``rtg_for_speed`` asks."""
+    from core.envs import get_task
+
+    task = get_task("halfcheetah")
+    limit = task.max_episode_steps
+    identity = Calibration.fit(np.array([-1000.0, 10_000.0]), np.array([-1000.0, 10_000.0]))
+    for speed, left in ((1.0, limit), (3.0, 400), (0.0, 1)):
+        assert identity.rtg_for_speed(task, speed, left) == pytest.approx(task.rtg_for_speed(speed, left))
+    compressed = Calibration.fit(np.array([1000.0, 7000.0]), np.array([1000.0, 4000.0]))
+    wanted = task.reward_for_speed(3.0) * limit  # 2,700: within what the model reaches
+    assert compressed.rtg_for_speed(task, 3.0, limit) == pytest.approx(1000.0 + 2 * (wanted - 1000.0))
+    assert compressed.rtg_for_speed(task, 3.0, limit // 4) == pytest.approx(
+        compressed.rtg_for_speed(task, 3.0, limit) / 4
+    )
+    # beyond what the model was measured to reach: the request that reaches its best, not more
+    assert compressed.rtg_for_speed(task, 9.0, limit) == pytest.approx(7000.0)
+
+
 def test_from_sweep_reads_a_shipped_sweep(tiny_models):
     data = json.loads(Run("hopper", "medium").sweep_path.read_text())
     for kind, m in data["models"].items():

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from core.engine import EngineBusy, EngineConfig, EpisodeRequest, LiveEngine
+from core.envs import get_task
 from core.policy import ReturnConditionedPolicy
 from core.store.layout import Run
 from tests.conftest import obs_batch
@@ -152,6 +153,27 @@ def test_asking_for_an_outcome_asks_each_model_for_its_calibrated_rtg(engine, pa
     got = sum(r.lanes["qalign"].reward for r in ep.records[1:4])
     assert lane.rtg == pytest.approx(60.0 - got, rel=1e-4)  # re-anchored: asked 60 in all, minus what it earned
     assert ep.records[3].target == 30.0
+
+
+def test_asking_for_a_speed_outcome_anchors_each_model_on_its_calibration(engine, paths):
+    """Velocity mode with an outcome: Q-ALIGN DT holds ``rtg_for_speed`` of its calibration, DT the plain r*(v)."""
+    from core.calibration import Calibration
+
+    half = Calibration.fit(np.array([-1000.0, 1000.0]), np.array([-500.0, 500.0]))
+    req = EpisodeRequest(
+        "halfcheetah", paths["halfcheetah"], mode="velocity", target=0.4, pace=0, max_steps=6, outcome={"qalign": half}
+    )
+    task = get_task("halfcheetah")
+    assert req.rtg("qalign", 0.4, task, 0.0, 0) == pytest.approx(half.rtg_for_speed(task, 0.4, task.max_episode_steps))
+    assert req.rtg("dt", 0.4, task, 0.0, 0) == pytest.approx(task.rtg_for_speed(0.4, task.max_episode_steps))
+    ep = engine.submit(req)
+    for _ in range(2):
+        engine.tick()
+    assert engine.retarget(ep.id, 0.2)
+    engine.tick()
+    lane = ep.records[3].lanes["qalign"]
+    expected = half.rtg_for_speed(task, 0.2, task.max_episode_steps - 2) - lane.reward
+    assert lane.rtg == pytest.approx(expected, rel=1e-4)
 
 
 def test_a_model_that_ships_a_critic_reports_its_value_of_each_action(engine, paths):

@@ -46,6 +46,27 @@ def test_evaluate_rejects_unknown_model(tiny_models, roots):
         run(EvalConfig(models="dt,foo", png=False))
 
 
+def test_evaluate_asks_speeds_through_a_sweeps_calibration(tiny_models, roots, tmp_path):
+    """--velocity-calibration: each model's speed requests go through its sweep's calibration (recorded in the
+    report), and a sweep without one of the models is refused by name."""
+    import pytest
+
+    from core.evaluate import EvalConfig, run
+
+    sweep = {"models": {k: {"sweep": {"targets": [0.0, 500.0], "returns": [[0.0], [250.0]]}} for k in ("dt",)}}
+    path = tmp_path / "sweep.json"
+    path.write_text(json.dumps(sweep))
+    with pytest.raises(ValueError, match="no sweep for \\['qalign'\\]"):
+        run(EvalConfig(n_targets=2, episodes=1, velocity=(1.0,), png=False, velocity_calibration=path))
+    report = run(
+        EvalConfig(models="dt", n_targets=2, episodes=1, velocity=(1.0,), png=False, velocity_calibration=path)
+    )
+    vel = report["models"]["dt"]["velocity"]
+    assert vel["calibrated"] and vel["smooth"]["calibrated"]
+    plain = run(EvalConfig(models="dt", n_targets=2, episodes=1, velocity=(1.0,), png=False))
+    assert not plain["models"]["dt"]["velocity"]["calibrated"]
+
+
 def test_report_table_from_evaluation(tiny_models, roots):
     from core.evaluate import EvalConfig, run
     from core.report import main as report_main

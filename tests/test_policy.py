@@ -97,6 +97,35 @@ def test_sweep_lanes_are_their_rows_run_alone_and_count_every_episode(tiny_model
     assert seen[-1] == (9, 9) and all(a <= b for (a, _), (b, _) in zip(seen, seen[1:]))
 
 
+def test_a_bf16_policy_acts_within_its_tolerance_traces_and_travels_to_the_sweep_lanes(tiny_models):
+    """bf16 actions stay within 0.02 of fp32's; ``compile`` then traces the bf16 forward (not fp32); a lane worker
+    rebuilds the policy in bf16 too, so two lanes give what the bf16 rows give alone; and the order is enforced."""
+    fp32 = ReturnConditionedPolicy.load(tiny_models["dt"])
+    half = ReturnConditionedPolicy.load(tiny_models["dt"]).bf16()
+    assert half.is_bf16 and not fp32.is_bf16 and half.twin().is_bf16
+    n, gap = 4, 0.0
+    for p in (fp32, half):
+        p.reset(obs_batch(n), np.full(n, 5.0))
+    for t in range(22):
+        obs = obs_batch(n, seed=t)
+        a, b = fp32.act(obs), half.act(obs)
+        gap = max(gap, float(np.abs(a - b).max()))
+        for p in (fp32, half):
+            p.observe(np.ones(n))
+    assert 0.0 < gap <= 0.02  # bf16 really ran (not bit-identical), within the tolerance
+    traced = ReturnConditionedPolicy.load(tiny_models["dt"]).bf16().compile()
+    assert traced.compiled and traced.is_bf16
+    with pytest.raises(RuntimeError, match="before compile"):
+        traced.bf16()
+    task = get_task("hopper")
+    targets = np.array([0.3, 1.1]) * half.return_range[1]
+    two = sweep(half, task, targets, episodes=2, seed=5, lanes=2)
+    flat_targets, flat_seeds = np.repeat(targets, 2), np.tile(np.arange(5, 7), 2)
+    rows = np.arange(1, 4, 2)  # lane 1's rows, run in the worker process
+    alone = _sweep_rows(half.twin(), task, flat_targets[rows], flat_seeds[rows], task.max_episode_steps, print)
+    np.testing.assert_array_equal(two.returns.reshape(-1)[rows], alone[0])
+
+
 def test_sweep_lane_worker_failures_are_clear_and_the_next_sweep_recovers(tiny_models, monkeypatch):
     """A worker killed mid-lane or failing inside its lane raises LaneError naming it; the next sweep starts a fresh
     worker; with every worker busy a lane runs in a thread here, with the same numbers."""
@@ -138,6 +167,19 @@ def test_velocity_trace_follows_schedule(tiny_models):
     assert trace.target.tolist() == [0.5] * 5 + [1.5] * 5
     # after the change at step 5: remaining RTG = r*(1.5) x 5 steps, minus the rewards earned since
     expected = task.rtg_for_speed(1.5, 5) - trace.reward[5:].sum()
+    assert p.rtg_now.item() * p.scale == pytest.approx(expected, rel=1e-4)
+
+
+def test_velocity_through_a_calibration_anchors_on_its_request(tiny_models):
+    """With a calibration, the RTG at each anchor is ``Calibration.rtg_for_speed`` (then minus what is earned)."""
+    from core.calibration import Calibration
+
+    task = get_task("halfcheetah")
+    p = ReturnConditionedPolicy.load(Run(task.name, "medium").model_path("dt"))
+    cal = Calibration.fit(np.array([-1000.0, 1000.0]), np.array([-500.0, 500.0]))  # achieves half of the request
+    trace = track_velocity(p, task, [(0, 0.1), (5, 0.3)], seed=0, steps=10, calibration=cal)
+    expected = cal.rtg_for_speed(task, 0.3, 5) - trace.reward[5:].sum()
+    assert expected == pytest.approx(2 * task.rtg_for_speed(0.3, 5) - trace.reward[5:].sum())
     assert p.rtg_now.item() * p.scale == pytest.approx(expected, rel=1e-4)
 
 

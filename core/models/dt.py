@@ -6,6 +6,7 @@ hidden state of token s_t (it sees R_<=t, s_<=t, a_<t), squashed by tanh.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Literal
 
@@ -129,6 +130,20 @@ class LastAction(nn.Module):
 
     def forward(self, rtg, states, actions, timesteps, mask) -> torch.Tensor:
         return self.actor(rtg, states, actions, timesteps, mask, last_only=True)[:, -1]
+
+
+class Bf16LastAction(nn.Module):
+    """``LastAction`` in bfloat16: a bf16 copy of the actor, fed bf16 inputs (timesteps and mask as they are), its
+    actions returned as float32. On CPUs with AMX / AVX512-BF16 its matmuls run at twice fp32's width."""
+
+    def __init__(self, actor: DecisionTransformer):
+        super().__init__()
+        self.actor = copy.deepcopy(actor).to(torch.bfloat16).eval()
+
+    def forward(self, rtg, states, actions, timesteps, mask) -> torch.Tensor:
+        bf = torch.bfloat16
+        out = self.actor(rtg.to(bf), states.to(bf), actions.to(bf), timesteps, mask, last_only=True)
+        return out[:, -1].float()
 
 
 def _gpt2_init(module: nn.Module) -> None:
