@@ -53,7 +53,7 @@ def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]], engine
         with gr.Row():
             with gr.Column(scale=1, min_width=240):
                 task = gr.Dropdown(tasks, value=task0, label="Task")
-                dataset = gr.Dropdown(datasets, value=ds0, label="Training dataset")
+                dataset = gr.Dropdown(datasets, value=ds0, label="Training dataset", info=text.DATASET_HELP)
             with gr.Column(scale=1, min_width=240):
                 choice = gr.Radio(
                     [*catalog.MODEL_NAMES.values(), catalog.CHOICE_BOTH],

@@ -24,6 +24,11 @@ ASK_HELP = (
     "Return-to-go: the slider is the RTG the model is told. Outcome: the slider is the return you want, and each "
     "model is told the RTG its measured sweep says reaches it (greyed out below when it never reached that much)."
 )
+DATASET_HELP = (
+    "What the models learned from. control: behaviour from random to expert, even in return (the default). pace "
+    "(HalfCheetah): one policy running at commanded speeds; its pair follows a target speed best (README). medium, "
+    "medium-replay: the paper's kind of data."
+)
 VELOCITY_HELP = (
     "Target forward speed in m/s. The request is turned into an RTG "
     "(reward per step at that speed x steps left); move the slider while the episode runs "
