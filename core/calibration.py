@@ -118,6 +118,14 @@ class Calibration:
         return {"requests": list(self.requests), "predicted": list(self.predicted)}
 
 
+def speed_rtg(task: TaskSpec, speed: float, steps_left: int, calibration: Calibration | None = None) -> float:
+    """The RTG that asks for ``speed`` over ``steps_left`` steps: through ``calibration`` when given, else r*(v) x
+    steps left (``TaskSpec.rtg_for_speed``). What every speed request (evaluation, live engine) goes through."""
+    if calibration is None:
+        return task.rtg_for_speed(speed, steps_left)
+    return calibration.rtg_for_speed(task, speed, steps_left)
+
+
 def calibrations_from_sweep_file(path: Path) -> dict[str, Calibration]:
     """{model kind: Calibration} from a shipped ``sweep.json``."""
     data = json.loads(Path(path).read_text())

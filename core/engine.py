@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from core import scene
-from core.calibration import Calibration
+from core.calibration import Calibration, speed_rtg
 from core.envs import TaskSpec, get_task
 from core.models.critic import TwinCritic
 from core.policy import ReturnConditionedPolicy
@@ -94,8 +94,7 @@ class EpisodeRequest:
         """The RTG model ``kind`` holds at step ``t`` for the viewer's ``target``: the return asked minus the return so
         far, or the speed's RTG for the steps left (through the model's calibration when asking for an outcome)."""
         if self.mode == "velocity":
-            cal, left = (self.outcome or {}).get(kind), task.max_episode_steps - t
-            return cal.rtg_for_speed(task, target, left) if cal else task.rtg_for_speed(target, left)
+            return speed_rtg(task, target, task.max_episode_steps - t, (self.outcome or {}).get(kind))
         return self.asked(kind, target) - ret_so_far
 
 

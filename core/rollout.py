@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from core import lanes as lanes_mod
-from core.calibration import Calibration
+from core.calibration import Calibration, speed_rtg
 from core.envs import TaskSpec
 from core.policy import ReturnConditionedPolicy
 
@@ -224,18 +224,14 @@ def track_velocity(
     env = task.make()
     try:
         obs, _ = env.reset(seed=seed)
-
-        def ask(v: float, left: int) -> float:
-            return calibration.rtg_for_speed(task, v, left) if calibration else task.rtg_for_speed(v, left)
-
         v = schedule_at(schedule, 0, smooth)
-        policy.reset(obs[None], np.array([ask(v, steps)]))
+        policy.reset(obs[None], np.array([speed_rtg(task, v, steps, calibration)]))
         target, speed, reward = [], [], []
         for t in range(steps):
             v_t = schedule_at(schedule, t, smooth)
             if v_t != v:
                 v = v_t
-                policy.set_rtg(np.array([ask(v, steps - t)]))
+                policy.set_rtg(np.array([speed_rtg(task, v, steps - t, calibration)]))
             obs, r, term, trunc, info = env.step(policy.act(obs[None])[0])
             policy.observe(np.array([r]))
             target.append(v)

@@ -132,18 +132,16 @@ class LastAction(nn.Module):
         return self.actor(rtg, states, actions, timesteps, mask, last_only=True)[:, -1]
 
 
-class Bf16LastAction(nn.Module):
+class Bf16LastAction(LastAction):
     """``LastAction`` in bfloat16: a bf16 copy of the actor, fed bf16 inputs (timesteps and mask as they are), its
     actions returned as float32. On CPUs with AMX / AVX512-BF16 its matmuls run at twice fp32's width."""
 
     def __init__(self, actor: DecisionTransformer):
-        super().__init__()
-        self.actor = copy.deepcopy(actor).to(torch.bfloat16).eval()
+        super().__init__(copy.deepcopy(actor).to(torch.bfloat16).eval())
 
     def forward(self, rtg, states, actions, timesteps, mask) -> torch.Tensor:
         bf = torch.bfloat16
-        out = self.actor(rtg.to(bf), states.to(bf), actions.to(bf), timesteps, mask, last_only=True)
-        return out[:, -1].float()
+        return super().forward(rtg.to(bf), states.to(bf), actions.to(bf), timesteps, mask).float()
 
 
 def _gpt2_init(module: nn.Module) -> None:
