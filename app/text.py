@@ -25,9 +25,9 @@ ASK_HELP = (
     "model is told the RTG its measured sweep says reaches it (greyed out below when it never reached that much)."
 )
 DATASET_HELP = (
-    "What the models learned from. control: behaviour from random to expert, even in return (the default for a "
-    "return). pace (HalfCheetah): one policy running at commanded speeds; its pair follows a target speed best "
-    "(README), so the speed tab opens on it. medium, medium-replay: the paper's kind of data."
+    "What the models learned from. control: behaviour from random to expert, even in return (the default). pace "
+    "(HalfCheetah): one policy running at commanded speeds; its pair follows a target speed best (README). medium, "
+    "medium-replay: the paper's kind of data."
 )
 VELOCITY_HELP = (
     "Target forward speed in m/s. The request is turned into an RTG "

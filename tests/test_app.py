@@ -84,22 +84,3 @@ def test_alignment_tab_shows_the_critics_gate_record(writable_models):
     table = critic_table("hopper", "medium")
     assert "sarsa, 65,000 steps" in table and "**failed (overridden by --allow-weak-critic)**" in table
     assert "| 0.98 (needs 0.5) | 0.55 (needs 0.6; a perfect critic: 0.76) | 1.70 (needs 1.0) |" in table
-
-
-def test_each_tab_opens_on_the_dataset_made_for_it(writable_models, roots):
-    import shutil
-
-    from app.episode_tab import DATASET_ORDER
-
-    ck = roots["checkpoints"]
-    for task, name in (("halfcheetah", "control"), ("halfcheetah", "pace"), ("hopper", "control")):
-        shutil.copytree(ck / task / "medium", ck / task / name)
-    demo = build_app()
-    comps = demo.config["components"]
-    opened = [
-        c["props"]["value"] for c in comps if c["type"] == "dropdown" and c["props"]["label"] == "Training dataset"
-    ]
-    tasks = [c["props"]["value"] for c in comps if c["type"] == "dropdown" and c["props"]["label"] == "Task"]
-    assert tasks[:2] == ["hopper", "halfcheetah"]  # the return tab first, then the speed tab
-    assert opened[:2] == ["control", "pace"]  # a return on control; halfcheetah's speed on pace, not control
-    assert DATASET_ORDER["velocity"][:2] == ("pace", "control")
