@@ -84,8 +84,9 @@ def trace_figure(trace: dict, mode: str, target_label: str) -> go.Figure:
         yaxis_title=unit,
         template="plotly_white",
         height=320,
-        margin={"l": 50, "r": 10, "t": 30, "b": 40},
-        legend={"orientation": "h", "y": 1.15},
+        margin={"l": 50, "r": 10, "t": 60, "b": 40},
+        # above the axes and to the right: Gradio's own label covers the plot's top-left corner
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"},
     )
     return fig
 

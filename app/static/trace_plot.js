@@ -3,7 +3,7 @@
 // The critic's view: for a model that ships its critic, the critic's value of the action it took, Q(s, a),
 // as a dashed line in the model's colour (return mode); a caption says which models ship none.
 
-const PAD = { left: 56, right: 12, top: 12, bottom: 26 };
+const PAD = { left: 56, right: 12, top: 24, bottom: 26 }; // the caption sits in the top band, above the axes
 
 export class TracePlot {
   constructor(canvas) {
@@ -107,9 +107,10 @@ export class TracePlot {
     ctx.textAlign = "left";
     ctx.textBaseline = "top";
     ctx.fillStyle = "#4a5663";
+    const what = showQ ? "return so far" : "forward speed (m/s)";
     const caption = scene.lanes
       .map((lane) => `${lane.name}: ${lane.critic ? (showQ ? "critic Q(s, a) dashed" : "critic shown in return mode") : "ships no critic"}`)
       .join("   ");
-    ctx.fillText(caption, left + 6 * dpr, top + 2 * dpr);
+    ctx.fillText(`${what}, request dotted.   ${caption}`, left, 5 * dpr);
   }
 }
