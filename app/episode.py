@@ -76,7 +76,11 @@ def trace_figure(trace: dict, mode: str, target_label: str) -> go.Figure:
             q = trace[f"{kind}:q"]
             fig.add_trace(
                 go.Scatter(
-                    x=x[: len(q)], y=q, name=f"{name}: critic Q(s, a)", line={"color": COLORS[kind], "dash": "dash"}
+                    x=x[: len(q)],
+                    y=q,
+                    name=f"{name}: critic Q(s, a), right axis",
+                    line={"color": COLORS[kind], "dash": "dash"},
+                    yaxis="y2",
                 )
             )
     fig.update_layout(
@@ -88,6 +92,8 @@ def trace_figure(trace: dict, mode: str, target_label: str) -> go.Figure:
         # above the axes and to the right: Gradio's own label covers the plot's top-left corner
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"},
     )
+    if any(t.yaxis == "y2" for t in fig.data):  # Q is a discounted value: its own scale, or it lies flat
+        fig.update_layout(yaxis2={"title": "critic Q(s, a)", "overlaying": "y", "side": "right", "showgrid": False})
     return fig
 
 

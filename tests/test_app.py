@@ -84,3 +84,15 @@ def test_alignment_tab_shows_the_critics_gate_record(writable_models):
     table = critic_table("hopper", "medium")
     assert "sarsa, 65,000 steps" in table and "**failed (overridden by --allow-weak-critic)**" in table
     assert "| 0.98 (needs 0.5) | 0.55 (needs 0.6; a perfect critic: 0.76) | 1.70 (needs 1.0) |" in table
+
+
+def test_episode_figure_puts_the_critic_on_its_own_axis():
+    from app.episode import trace_figure
+
+    trace = {"t": [1, 2, 3], "target": [900.0] * 3, "qalign:return": [3.0, 6.0, 9.0], "qalign:q": [300.0, 310.0, 305.0]}
+    fig = trace_figure(trace, "return", "requested")
+    q = [t for t in fig.data if t.name.endswith("right axis")]
+    assert len(q) == 1 and q[0].yaxis == "y2" and fig.layout.yaxis2.overlaying == "y"
+    assert all(t.yaxis in (None, "y") for t in fig.data if t is not q[0])  # returns stay on the left axis
+    no_q = trace_figure({k: v for k, v in trace.items() if k != "qalign:q"}, "return", "requested")
+    assert "yaxis2" not in no_q.to_dict()["layout"]

@@ -1,9 +1,12 @@
 // Draws an episode's trace on a small canvas as its steps arrive: each model's return so far (or forward
 // speed) against the step, and the request as a dotted line, so a target moved mid-episode shows at once.
 // The critic's view: for a model that ships its critic, the critic's value of the action it took, Q(s, a),
-// as a dashed line in the model's colour (return mode); a caption says which models ship none.
+// as a dashed line in the model's colour on its own scale, the right axis (return mode: Q is a discounted
+// value, a tenth of an episode's return or less, and would lie flat on the return axis); a caption says which
+// models ship none.
 
 const PAD = { left: 56, right: 12, top: 24, bottom: 26 }; // the caption sits in the top band, above the axes
+const Q_AXIS = 52; // extra right margin for the critic's axis
 
 export class TracePlot {
   constructor(canvas) {
@@ -53,15 +56,19 @@ export class TracePlot {
     ctx.fillRect(0, 0, w, h);
     const showQ = scene.mode === "return";
     const qs = showQ ? Object.values(data.q).flatMap((q) => q.v) : [];
-    const all = [...data.target, ...Object.values(data.series).flat(), ...qs];
+    const all = [...data.target, ...Object.values(data.series).flat()];
     const lo = Math.min(0, ...all);
     const hi = Math.max(1e-6, ...all) * 1.08;
+    const qlo = Math.min(0, ...qs);
+    const qhi = Math.max(1e-6, ...qs) * 1.08;
     const left = PAD.left * dpr;
-    const right = w - PAD.right * dpr;
+    const hasQ = showQ && scene.lanes.some((lane) => lane.critic); // margin kept from the first step, no jump
+    const right = w - (PAD.right + (hasQ ? Q_AXIS : 0)) * dpr;
     const top = PAD.top * dpr;
     const bottom = h - PAD.bottom * dpr;
     const X = (t) => left + ((right - left) * t) / scene.limit;
     const Y = (v) => bottom - ((bottom - top) * (v - lo)) / (hi - lo);
+    const YQ = (v) => bottom - ((bottom - top) * (v - qlo)) / (qhi - qlo);
 
     ctx.strokeStyle = "#c8d0d8";
     ctx.fillStyle = "#4a5663";
@@ -76,6 +83,14 @@ export class TracePlot {
       ctx.lineTo(right, Y(v));
       ctx.stroke();
       ctx.fillText(Math.abs(hi) >= 100 ? v.toFixed(0) : v.toFixed(1), left - 6 * dpr, Y(v));
+    }
+    if (qs.length) {
+      ctx.textAlign = "left";
+      for (let k = 0; k <= 4; k += 2) {
+        const v = qlo + ((qhi - qlo) * k) / 4;
+        const label = Math.abs(qhi) >= 100 ? v.toFixed(0) : v.toFixed(1);
+        ctx.fillText(k === 4 ? `Q ${label}` : label, right + 6 * dpr, YQ(v));
+      }
     }
     ctx.textAlign = "center";
     ctx.textBaseline = "top";
@@ -100,7 +115,7 @@ export class TracePlot {
         ctx.strokeStyle = lane.color;
         ctx.lineWidth = dpr;
         ctx.beginPath();
-        q.v.forEach((v, i) => (i ? ctx.lineTo(X(q.t[i]), Y(v)) : ctx.moveTo(X(q.t[i]), Y(v))));
+        q.v.forEach((v, i) => (i ? ctx.lineTo(X(q.t[i]), YQ(v)) : ctx.moveTo(X(q.t[i]), YQ(v))));
         ctx.stroke();
       });
     ctx.setLineDash([]);
@@ -109,7 +124,7 @@ export class TracePlot {
     ctx.fillStyle = "#4a5663";
     const what = showQ ? "return so far" : "forward speed (m/s)";
     const caption = scene.lanes
-      .map((lane) => `${lane.name}: ${lane.critic ? (showQ ? "critic Q(s, a) dashed" : "critic shown in return mode") : "ships no critic"}`)
+      .map((lane) => `${lane.name}: ${lane.critic ? (showQ ? "critic Q(s, a) dashed, right axis" : "critic shown in return mode") : "ships no critic"}`)
       .join("   ");
     ctx.fillText(`${what}, request dotted.   ${caption}`, left, 5 * dpr);
   }
