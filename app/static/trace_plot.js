@@ -67,8 +67,10 @@ export class TracePlot {
     const top = PAD.top * dpr;
     const bottom = h - PAD.bottom * dpr;
     const X = (t) => left + ((right - left) * t) / scene.limit;
-    const Y = (v) => bottom - ((bottom - top) * (v - lo)) / (hi - lo);
-    const YQ = (v) => bottom - ((bottom - top) * (v - qlo)) / (qhi - qlo);
+    const scale = (a, b) => (v) => bottom - ((bottom - top) * (v - a)) / (b - a);
+    const Y = scale(lo, hi); // returns or speeds, the request
+    const YQ = scale(qlo, qhi); // the critic's values, right axis
+    const tick = (v, max) => (Math.abs(max) >= 100 ? v.toFixed(0) : v.toFixed(1));
 
     ctx.strokeStyle = "#c8d0d8";
     ctx.fillStyle = "#4a5663";
@@ -82,41 +84,34 @@ export class TracePlot {
       ctx.moveTo(left, Y(v));
       ctx.lineTo(right, Y(v));
       ctx.stroke();
-      ctx.fillText(Math.abs(hi) >= 100 ? v.toFixed(0) : v.toFixed(1), left - 6 * dpr, Y(v));
+      ctx.fillText(tick(v, hi), left - 6 * dpr, Y(v));
     }
     if (qs.length) {
       ctx.textAlign = "left";
       for (let k = 0; k <= 4; k += 2) {
         const v = qlo + ((qhi - qlo) * k) / 4;
-        const label = Math.abs(qhi) >= 100 ? v.toFixed(0) : v.toFixed(1);
-        ctx.fillText(k === 4 ? `Q ${label}` : label, right + 6 * dpr, YQ(v));
+        ctx.fillText(k === 4 ? `Q ${tick(v, qhi)}` : tick(v, qhi), right + 6 * dpr, YQ(v));
       }
     }
     ctx.textAlign = "center";
     ctx.textBaseline = "top";
     ctx.fillText(`step (of ${scene.limit})`, (left + right) / 2, bottom + 8 * dpr);
 
-    const line = (ys, color, dash) => {
+    const line = (ts, ys, y, color, dash, width) => {
       if (!ys.length) return;
       ctx.setLineDash(dash.map((d) => d * dpr));
       ctx.strokeStyle = color;
-      ctx.lineWidth = 2 * dpr;
+      ctx.lineWidth = width * dpr;
       ctx.beginPath();
-      ys.forEach((v, i) => (i ? ctx.lineTo(X(data.t[i]), Y(v)) : ctx.moveTo(X(data.t[i]), Y(v))));
+      ys.forEach((v, i) => (i ? ctx.lineTo(X(ts[i]), y(v)) : ctx.moveTo(X(ts[i]), y(v))));
       ctx.stroke();
     };
-    scene.lanes.forEach((lane) => line(data.series[lane.kind], lane.color, []));
-    line(data.target, "#000000", [4, 4]);
+    scene.lanes.forEach((lane) => line(data.t, data.series[lane.kind], Y, lane.color, [], 2));
+    line(data.t, data.target, Y, "#000000", [4, 4], 2);
     if (showQ)
       scene.lanes.forEach((lane) => {
         const q = data.q[lane.kind];
-        if (!q || !q.v.length) return;
-        ctx.setLineDash([8 * dpr, 3 * dpr]);
-        ctx.strokeStyle = lane.color;
-        ctx.lineWidth = dpr;
-        ctx.beginPath();
-        q.v.forEach((v, i) => (i ? ctx.lineTo(X(q.t[i]), YQ(v)) : ctx.moveTo(X(q.t[i]), YQ(v))));
-        ctx.stroke();
+        if (q) line(q.t, q.v, YQ, lane.color, [8, 3], 1);
       });
     ctx.setLineDash([]);
     ctx.textAlign = "left";
