@@ -19,7 +19,8 @@ import gradio as gr
 import plotly.graph_objects as go
 
 from app import catalog
-from app.validate import number, one_of
+from app.validate import flag, number, one_of
+from core.calibration import SpeedHoldConfig
 from core.engine import EngineBusy, Episode, EpisodeRequest, LiveEngine
 from core.envs import get_task
 from core.live import EpisodeTrace
@@ -31,6 +32,10 @@ MAX_SPEED = 15.0
 PACES = {"real time": 1.0, "2x": 2.0, "4x": 4.0}
 ASK_RTG, ASK_OUTCOME = "Return-to-go (what the model is told)", "Outcome (the return you want)"
 ASKS = (ASK_RTG, ASK_OUTCOME)
+HOLD_LABEL = "Hold the speed"
+HOLD_DEFAULT = False
+"""Velocity mode asks open loop unless the viewer ticks the hold (README, "Holding a speed": the rule for making it
+the default was not met)."""
 GREY = "#8a9099"
 HEARTBEAT_S = 1.0  # a running episode's handler wakes this often, so Gradio can cancel it if the viewer left
 MAX_SEED = 2**31 - 1
@@ -174,8 +179,11 @@ def prediction_markdown(task, dataset, choice, target, ask) -> str:
     return "<br>".join(lines)
 
 
-def request_for(task, dataset, choice, target, seed, pace, mode: str, ask=None) -> tuple[EpisodeRequest, str, float]:
-    """A checked request, the target's field name and its maximum; a gr.Error names any bad field."""
+def request_for(
+    task, dataset, choice, target, seed, pace, mode: str, ask=None, hold=None
+) -> tuple[EpisodeRequest, str, float]:
+    """A checked request, the target's field name and its maximum; a gr.Error names any bad field. ``ask``: return
+    mode's "Ask for"; ``hold``: velocity mode's "Hold the speed" (default ``HOLD_DEFAULT``)."""
     task, dataset, shipped = catalog.checked_pair(task, dataset)
     kinds = model_kinds(choice)
     missing = [catalog.MODEL_NAMES[k] for k in kinds if k not in shipped]
@@ -191,15 +199,16 @@ def request_for(task, dataset, choice, target, seed, pace, mode: str, ask=None) 
         seed=int(number(seed, "Episode seed", 0, MAX_SEED, whole=True)),
         pace=PACES[one_of(pace, "Pace", list(PACES))],
         outcome=outcome,
+        hold=SpeedHoldConfig() if mode == "velocity" and flag(hold, HOLD_LABEL, HOLD_DEFAULT) else None,
     )
     return request, name, hi
 
 
-def run_episode(engine: LiveEngine, task, dataset, choice, target, seed, pace, mode: str, session, ask=None):
+def run_episode(engine: LiveEngine, task, dataset, choice, target, seed, pace, mode: str, session, ask=None, hold=None):
     """Generator: (view, plot, summary, session). Starts the episode and hands the page its stream at once;
     when the episode ends, the trace plot and the summary."""
     session = session if isinstance(session, LiveSession) else LiveSession()
-    request, name, hi = request_for(task, dataset, choice, target, seed, pace, mode, ask)
+    request, name, hi = request_for(task, dataset, choice, target, seed, pace, mode, ask, hold)
     if session.episode is not None:
         engine.stop(session.episode.id)  # one episode per viewer: a new run replaces the old one
     try:

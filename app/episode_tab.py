@@ -80,6 +80,9 @@ def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]], engine
                         elem_id=f"target-{mode}",
                     )
                 else:
+                    ask = gr.Checkbox(
+                        value=episode.HOLD_DEFAULT, label=episode.HOLD_LABEL, info=text.HOLD_HELP, elem_id="hold"
+                    )
                     target = gr.Slider(
                         0,
                         episode.MAX_SPEED,
@@ -132,7 +135,8 @@ def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]], engine
         task.change(on_task, task, [dataset, target], api_name=f"{mode}_task_changed")
 
         def run_fn(t, d, c, tgt, sd, pc, sess, a=None):
-            yield from episode.run_episode(engine, t, d, c, tgt, sd, pc, mode, sess, a)
+            extra = {"ask": a} if mode == "return" else {"hold": a}  # "Ask for", or "Hold the speed"
+            yield from episode.run_episode(engine, t, d, c, tgt, sd, pc, mode, sess, **extra)
 
         if prediction is not None:
             for source in (target, ask, choice, dataset):

@@ -41,3 +41,12 @@ def one_of(value, name: str, options: list[str]) -> str:
         listed = ", ".join(repr(o) for o in options) or "(none available)"
         raise gr.Error(f"{name} {_shown(value)} is not available; choose one of {listed}.")
     return value
+
+
+def flag(value, name: str, default: bool = False) -> bool:
+    """A checkbox: True or False (None, as an API call that leaves it out sends, is ``default``)."""
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise gr.Error(f"{name} must be true or false, got {_shown(value)}.")
+    return value

@@ -126,6 +126,63 @@ def speed_rtg(task: TaskSpec, speed: float, steps_left: int, calibration: Calibr
     return calibration.rtg_for_speed(task, speed, steps_left)
 
 
+@dataclass(frozen=True)
+class SpeedHoldConfig:
+    """An integral loop around a speed request: the model is asked for ``target + u``, where ``u`` gathers the
+    measured shortfall. It removes a steady bias (a compressed response: too fast when asked to go slow) that no
+    fixed speed-to-RTG map can, as long as the model's speed rises with the RTG it is asked."""
+
+    gain: float = 0.3
+    """Share of each period's mean speed error added to the correction (dimensionless). 0.3: picked among 0.2 / 0.3 /
+    0.45 on validation seeds, HalfCheetah `pace` Q-ALIGN DT, three training seeds (README, "Holding a speed")."""
+    period: int = 20
+    """Steps between updates (HalfCheetah: 1 s); the RTG is re-anchored at each. The models take 1-3 s to reach a
+    new pace, so a faster loop overshoots (measured: 0.5 s periods made slow targets oscillate)."""
+    limit: float = 1.5
+    """Largest correction in m/s, either way (anti-windup)."""
+    reset_jump: float = 0.25
+    """A target that moves more than this (m/s) in one step is a new level: the correction starts again at 0
+    (the bias differs between levels); a ramp moves less per step and keeps it."""
+
+
+class SpeedHold:
+    """The state of one episode's speed loop (``SpeedHoldConfig``): before each step ``ask(target)`` says what speed to
+    ask the model for; after it ``observe(target, speed)`` takes the measured speed and says whether the correction
+    moved (re-anchor the RTG then)."""
+
+    def __init__(self, config: SpeedHoldConfig | None = None, top: float = float("inf")):
+        """``top``: the fastest speed ever asked (the data's fastest: ``fastest_speed``); a model asked past what it
+        has seen leaves its data, so the correction stops there (and at 0 m/s) instead of winding up."""
+        self.config, self.top = config or SpeedHoldConfig(), top
+        if self.config.period < 1 or not self.config.gain >= 0 or not self.config.limit >= 0:
+            raise ValueError(f"speed hold needs period >= 1, gain >= 0 and limit >= 0, got {self.config}")
+        self.u, self._sum, self._n, self._last = 0.0, 0.0, 0, None
+
+    def ask(self, target: float) -> float:
+        """The speed to ask for at the coming step (the correction restarts at 0 on a new level)."""
+        if self._last is not None and abs(target - self._last) > self.config.reset_jump:
+            self.u, self._sum, self._n = 0.0, 0.0, 0
+        self._last = target
+        return float(np.clip(target + self.u, 0.0, self.top))
+
+    def observe(self, target: float, speed: float) -> bool:
+        """After a step run at ``speed`` (m/s) with ``target`` asked; True when the correction was updated."""
+        cfg = self.config
+        self._sum += target - speed
+        self._n += 1
+        if self._n < cfg.period:
+            return False
+        u = np.clip(self.u + cfg.gain * self._sum / self._n, -cfg.limit, cfg.limit)
+        self.u = float(np.clip(u, -target, self.top - target)) if target <= self.top else float(u)
+        self._sum, self._n = 0.0, 0
+        return True
+
+
+def fastest_speed(task: TaskSpec, stats: dict) -> float:
+    """The fastest speed in a dataset, m/s: its best episode's return per step, read as a speed."""
+    return task.speed_for_reward(stats["max"] / task.max_episode_steps)
+
+
 def calibrations_from_sweep_file(path: Path) -> dict[str, Calibration]:
     """{model kind: Calibration} from a shipped ``sweep.json``."""
     data = json.loads(Path(path).read_text())

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from core import scene
-from core.calibration import Calibration, speed_rtg
+from core.calibration import Calibration, SpeedHold, SpeedHoldConfig, fastest_speed, speed_rtg
 from core.envs import TaskSpec, get_task
 from core.models.critic import TwinCritic
 from core.policy import ReturnConditionedPolicy
@@ -83,6 +83,9 @@ class EpisodeRequest:
     """Ask for an outcome: ``target`` is the return (or speed) wanted, and model ``kind`` is asked for the RTG its
     calibration says reaches it (``outcome[kind].rtg_for(target)``, ``.rtg_for_speed``). Models without an entry
     are asked for ``target`` itself."""
+    hold: SpeedHoldConfig | None = None
+    """Velocity mode: hold the speed (``core.calibration.SpeedHold``: each model is asked for the target plus an
+    integral correction of its measured shortfall); None asks open loop."""
 
     def asked(self, kind: str, target: float) -> float:
         """The total return model ``kind`` is asked for when the viewer's target is ``target`` (return mode)."""
@@ -179,6 +182,9 @@ class _Lane:
     row: int = -1
     rtg0: float = 0.0
     """The RTG the episode starts from, as the policy holds it (clamped to its range)."""
+    loop: SpeedHold | None = None
+    """Velocity mode with a hold: this model's speed loop (``moved``: re-anchor before the next step)."""
+    moved: bool = False
     qpos: list = field(default_factory=list)
     qvel: list = field(default_factory=list)
 
@@ -294,8 +300,11 @@ class LiveEngine:
                 env = self._take_env(task)
                 obs, _ = env.reset(seed=request.seed)
                 lanes.append(_Lane(kind, group, env, obs, ids))
+                if request.mode == "velocity" and request.hold is not None:
+                    lanes[-1].loop = SpeedHold(request.hold, fastest_speed(task, group.policy.meta["return_stats"]))
             for lane in lanes:
-                rtg0 = max(request.rtg(lane.kind, request.target, task, 0.0, 0), 0.0)
+                asked = lane.loop.ask(request.target) if lane.loop is not None else request.target
+                rtg0 = max(request.rtg(lane.kind, asked, task, 0.0, 0), 0.0)
                 lane.rtg0 = float(lane.group.policy.clamp_targets(np.array([rtg0]))[0])  # what the policy will hold
                 _record_state(lane)
             episode.records.append(
@@ -443,7 +452,7 @@ class LiveEngine:
     def _step(self, due: list[_Run], now: float) -> None:
         """One step of every due episode: one forward per checkpoint over all its due models, then physics."""
         for run in due:
-            if run.target != run.episode.records[-1].target:
+            if run.target != run.episode.records[-1].target or any(lane.moved for lane in run.lanes):
                 self._retarget(run)
         by_group: dict[_Group, list[_Lane]] = collections.defaultdict(list)
         owner: dict[_Lane, _Run] = {}
@@ -500,6 +509,7 @@ class LiveEngine:
             if lane in taken:
                 _record_state(lane)
                 lanes[lane.kind] = _lane_step(lane, *taken[lane])
+                lane.moved = lane.loop is not None and lane.loop.observe(run.target, lanes[lane.kind].speed)
                 if lane.done:
                     lane.group.remove(lane)
             else:  # ended on an earlier step: holds its numbers, no pose
@@ -513,8 +523,10 @@ class LiveEngine:
         req, task = run.episode.request, run.episode.task
         for lane in run.lanes:
             if not lane.done:
-                rtg = req.rtg(lane.kind, run.target, task, lane.ret, run.t)
+                asked = lane.loop.ask(run.target) if lane.loop is not None else run.target
+                rtg = req.rtg(lane.kind, asked, task, lane.ret, run.t)
                 lane.group.policy.set_rtg(np.array([rtg]), index=np.array([lane.row]))
+            lane.moved = False
 
     def _finish(self, run: _Run, status: str, message: str) -> None:
         ep = run.episode

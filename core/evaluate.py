@@ -21,7 +21,7 @@ import numpy as np
 import tyro
 from tqdm import tqdm
 
-from core.calibration import calibrations_from_sweep_file
+from core.calibration import SpeedHoldConfig, calibrations_from_sweep_file
 from core.envs import get_task
 from core.evaluation import EVAL_SEED, default_targets, evaluate, velocity_schedule
 from core.plots import MODEL_NAMES, alignment_figure, save_figure, velocity_figure
@@ -57,6 +57,9 @@ class EvalConfig:
     velocity_calibration: Path | None = None
     """A ``sweep.json`` (e.g. the shipped one) whose per-model sweeps calibrate the speed requests
     (``Calibration.rtg_for_speed``); default: r*(v) x steps left. Fit it on other seeds than ``eval_seed``'s."""
+    speed_hold: float = 0.0
+    """Gain of the speed hold (``core.calibration.SpeedHoldConfig``: an integral loop on the speed asked); 0 asks
+    open loop, what the model does alone."""
     out: Path | None = None
     """Output folder; default results/<task>/<dataset>."""
     threads: int = 1
@@ -128,6 +131,7 @@ def run(cfg: EvalConfig, command: str = "") -> dict:
                 progress,
                 sweeper,
                 speed_cals,
+                SpeedHoldConfig(gain=cfg.speed_hold) if cfg.speed_hold else None,
             )
     finally:
         if sweeper is not None:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from core.calibration import Calibration
+from core.calibration import Calibration, SpeedHoldConfig, fastest_speed
 from core.envs import TaskSpec, get_task
 from core.metrics import (
     alignment_report,
@@ -56,7 +56,7 @@ def velocity_schedule(task: TaskSpec, stats: dict, speeds: tuple[float, ...] = (
     """Step schedule [(start_step, m/s), ...] in equal parts of the episode. No speeds given: on HalfCheetah
     0.5 -> 1.0 -> 0.75 times the fastest speed in the data (its best return per step, as a speed); none elsewhere."""
     if not speeds and task.name == "halfcheetah":
-        top = task.speed_for_reward(stats["max"] / task.max_episode_steps)
+        top = fastest_speed(task, stats)
         speeds = tuple(round(f * top, 2) for f in VELOCITY_FRACTIONS)
     steps = task.max_episode_steps
     return [(i * steps // len(speeds), float(v)) for i, v in enumerate(speeds)]
@@ -70,12 +70,13 @@ def velocity_tracking(
     episodes: int,
     smooth: bool = False,
     calibration: Calibration | None = None,
+    hold: SpeedHoldConfig | None = None,
 ) -> dict:
     """The speed schedule run from the sweep's reset seeds (one episode each); errors are means over the episodes,
     the trace is the first episode's (the plot). ``smooth``: the same points joined by ramps. ``calibration``: ask
-    through it (``Calibration.rtg_for_speed``) instead of r*(v) x steps left."""
+    through it (``Calibration.rtg_for_speed``) instead of r*(v) x steps left. ``hold``: the speed loop."""
     traces = [
-        track_velocity(policy, task, schedule, eval_seed + j, smooth=smooth, calibration=calibration)
+        track_velocity(policy, task, schedule, eval_seed + j, smooth=smooth, calibration=calibration, hold=hold)
         for j in range(max(1, episodes))
     ]
     window = smoothing_steps(task)
@@ -86,6 +87,7 @@ def velocity_tracking(
     out = {
         "schedule": [list(s) for s in schedule],
         "calibrated": calibration is not None,
+        "hold": asdict(hold) if hold is not None else None,
         "trace": traces[0].to_dict(),
         "episodes": len(traces),
         "speed_error_after_warmup": mean(lambda t: speed_error(t.speed, t.target)),
@@ -187,10 +189,11 @@ def evaluate(
     progress: Progress | None = None,
     sweeper=None,
     speed_calibrations: dict[str, Calibration] | None = None,
+    hold: SpeedHoldConfig | None = None,
 ) -> Evaluation:
     """Sweep every policy over ``targets`` x ``episodes`` (locally, or on ``sweeper``'s Ray workers), score it,
-    and track the speed ``schedule`` when given (through ``speed_calibrations[kind]`` where given). All policies
-    must come from one task and dataset."""
+    and track the speed ``schedule`` when given (through ``speed_calibrations[kind]`` where given, with the speed
+    ``hold`` loop when given). All policies must come from one task and dataset."""
     first = next(iter(policies.values()))
     task, stats = get_task(first.meta["task"]), first.meta["return_stats"]
     targets = first.clamp_targets(targets)
@@ -207,9 +210,9 @@ def evaluate(
         result = ModelEvaluation(res, score_sweep(res, task, stats), policy.path)
         if schedule:
             cal = (speed_calibrations or {}).get(kind)
-            result.velocity = velocity_tracking(policy, task, schedule, eval_seed, episodes, calibration=cal)
+            result.velocity = velocity_tracking(policy, task, schedule, eval_seed, episodes, calibration=cal, hold=hold)
             result.velocity["smooth"] = velocity_tracking(
-                policy, task, smooth_schedule(schedule, task), eval_seed, episodes, True, cal
+                policy, task, smooth_schedule(schedule, task), eval_seed, episodes, True, cal, hold
             )
         out.models[kind] = result
     return out

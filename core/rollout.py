@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from core import lanes as lanes_mod
-from core.calibration import Calibration, speed_rtg
+from core.calibration import Calibration, SpeedHold, SpeedHoldConfig, fastest_speed, speed_rtg
 from core.envs import TaskSpec
 from core.policy import ReturnConditionedPolicy
 
@@ -213,30 +213,38 @@ def track_velocity(
     steps: int | None = None,
     smooth: bool = False,
     calibration: Calibration | None = None,
+    hold: SpeedHoldConfig | None = None,
 ) -> VelocityTrace:
     """Ask for a forward speed (constant, steps, or ``smooth``: linear between the schedule's points) by
     RTG = r*(v) x remaining steps (METHOD.md), or through the model's ``calibration`` (``Calibration.rtg_for_speed``).
 
     The RTG evolves as usual (minus each reward); whenever the target changes it is re-anchored (for a smooth
-    schedule, at every step of a ramp). The speed is read from the simulator (``info['x_velocity']``).
+    schedule, at every step of a ramp). With ``hold`` the speed asked is the target plus an integral correction
+    (``SpeedHold``, never past the data's fastest speed), re-anchored whenever the correction moves. The speed is
+    read from the simulator (``info['x_velocity']``).
     """
     steps = steps or task.max_episode_steps
+    loop = SpeedHold(hold, fastest_speed(task, policy.meta["return_stats"])) if hold is not None else None
     env = task.make()
     try:
         obs, _ = env.reset(seed=seed)
         v = schedule_at(schedule, 0, smooth)
-        policy.reset(obs[None], np.array([speed_rtg(task, v, steps, calibration)]))
+        asked = loop.ask(v) if loop is not None else v
+        policy.reset(obs[None], np.array([speed_rtg(task, asked, steps, calibration)]))
         target, speed, reward = [], [], []
+        moved = False
         for t in range(steps):
             v_t = schedule_at(schedule, t, smooth)
-            if v_t != v:
+            asked = loop.ask(v_t) if loop is not None else v_t
+            if v_t != v or moved:
                 v = v_t
-                policy.set_rtg(np.array([speed_rtg(task, v, steps - t, calibration)]))
+                policy.set_rtg(np.array([speed_rtg(task, asked, steps - t, calibration)]))
             obs, r, term, trunc, info = env.step(policy.act(obs[None])[0])
             policy.observe(np.array([r]))
             target.append(v)
             speed.append(float(info["x_velocity"]))
             reward.append(float(r))
+            moved = loop is not None and loop.observe(v, speed[-1])
             if term or trunc:
                 break
     finally:

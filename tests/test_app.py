@@ -66,6 +66,27 @@ def test_prediction_under_the_slider_and_outcome_asks(tiny_models):
         episode.request_for("hopper", "medium", "Decision Transformer", 20, 0, "4x", "return", "whatever")
 
 
+def test_holding_a_speed_is_a_checked_velocity_option(tiny_models):
+    """Velocity requests carry the speed hold only when ticked (left out: the default, open loop); return requests
+    never do; anything but true / false gets an error naming the field."""
+    import gradio as gr
+    import pytest
+
+    from app import episode
+    from core.calibration import SpeedHoldConfig
+
+    args = ("halfcheetah", "medium", "Decision Transformer", 1.0, 0, "4x", "velocity")
+    assert episode.request_for(*args, hold=True)[0].hold == SpeedHoldConfig()
+    assert episode.request_for(*args, hold=False)[0].hold is None
+    assert (episode.request_for(*args)[0].hold is not None) == episode.HOLD_DEFAULT
+    assert (
+        episode.request_for("hopper", "medium", "Decision Transformer", 20, 0, "4x", "return", hold=True)[0].hold
+        is None
+    )
+    with pytest.raises(gr.Error, match="Hold the speed must be true or false"):
+        episode.request_for(*args, hold="yes")
+
+
 def test_alignment_tab_shows_the_critics_gate_record(writable_models):
     """The Alignment tab names the critic the shipped Q-ALIGN model aligned with and its gate scores and verdict,
     and says so when the model recorded none."""

@@ -101,3 +101,36 @@ def test_calibrate_cli_measures_both_ways_and_ships(writable_models, roots):
             assert m[way]["mean_abs_error"] == pytest.approx(np.abs(got - np.array(m["wanted"])[:, None]).mean())
     with pytest.raises(ValueError, match="no sweep"):
         main(CalibrateConfig(task="hopper", dataset="medium", models="qalign,nope", n_wanted=3, episodes=1))
+
+
+def test_speed_hold_removes_a_steady_bias_and_restarts_on_a_new_level():
+    """A toy model that runs at 1 + half the speed it is asked (too fast when slow, too slow when fast): held, it
+    settles on the target within a few periods; a step to a new level starts the correction again at 0; a ramp
+    keeps it; the correction never passes its limit."""
+    from core.calibration import SpeedHold, SpeedHoldConfig
+
+    def run(loop, targets):
+        speeds, asked = [], []
+        for v in targets:
+            a = loop.ask(v)
+            speeds.append(1.0 + 0.5 * a)
+            asked.append(a)
+            loop.observe(v, speeds[-1])
+        return np.array(speeds), np.array(asked)
+
+    loop = SpeedHold(SpeedHoldConfig(gain=1.0, period=5))
+    speeds, _ = run(loop, [1.0] * 200)
+    assert speeds[0] == pytest.approx(1.5)  # open loop at first: 0.5 too fast
+    assert speeds[-1] == pytest.approx(1.0, abs=1e-3)
+    assert loop.u == pytest.approx(-1.0, abs=2e-3)
+    speeds, asked = run(loop, [4.0] * 200)
+    assert asked[0] == 4.0  # a new level: the old correction is dropped
+    assert speeds[-1] == pytest.approx(3.0 + 0.5 * 1.5)  # needs +2 m/s, clamped at the limit of 1.5
+    assert loop.u == 1.5
+    _, asked = run(loop, np.linspace(4.0, 4.2, 20))  # a ramp: each step moves 0.01 m/s, the correction stays
+    assert asked[0] == pytest.approx(5.5)
+    open_loop = SpeedHold(SpeedHoldConfig(gain=0.0))
+    assert run(open_loop, [1.0] * 50)[1].tolist() == [1.0] * 50
+    for bad in (SpeedHoldConfig(period=0), SpeedHoldConfig(gain=-1.0), SpeedHoldConfig(gain=float("nan"))):
+        with pytest.raises(ValueError, match="speed hold"):
+            SpeedHold(bad)

@@ -176,6 +176,31 @@ def test_asking_for_a_speed_outcome_anchors_each_model_on_its_calibration(engine
     assert lane.rtg == pytest.approx(expected, rel=1e-4)
 
 
+def test_holding_a_speed_reanchors_each_model_on_its_corrected_request(engine, paths):
+    """Velocity mode with a hold (period 2): after every 2nd step each model is re-anchored on r*(target + u) for
+    the steps left, u the gain times its own measured shortfall (kept inside [0, the data's fastest speed])."""
+    from core.calibration import SpeedHoldConfig, fastest_speed
+
+    task = get_task("halfcheetah")
+    hold = SpeedHoldConfig(gain=0.5, period=2, limit=10.0)
+    top = fastest_speed(task, ReturnConditionedPolicy.load(paths["halfcheetah"]["dt"]).meta["return_stats"])
+    target = 0.5 * top
+    req = EpisodeRequest(
+        "halfcheetah", paths["halfcheetah"], mode="velocity", target=target, pace=0, max_steps=6, hold=hold
+    )
+    ep = engine.submit(req)
+    for _ in range(3):
+        engine.tick()
+    for kind in paths["halfcheetah"]:
+        short = target - np.array([ep.records[k].lanes[kind].speed for k in (1, 2)])
+        u = np.clip(0.5 * short.mean(), -target, top - target)
+        assert abs(u) > 0.01, kind  # the tiny models miss the target, so the hold moved their requests
+        lane = ep.records[3].lanes[kind]
+        expected = task.rtg_for_speed(target + u, task.max_episode_steps - 2) - lane.reward
+        assert lane.rtg == pytest.approx(expected, rel=1e-4), kind
+    assert {r.target for r in ep.records} == {target}  # the record keeps what the viewer asked
+
+
 def test_a_model_that_ships_a_critic_reports_its_value_of_each_action(engine, paths):
     import torch
 

@@ -183,6 +183,28 @@ def test_velocity_through_a_calibration_anchors_on_its_request(tiny_models):
     assert p.rtg_now.item() * p.scale == pytest.approx(expected, rel=1e-4)
 
 
+def test_speed_hold_reanchors_on_the_corrected_speed_every_period(tiny_models):
+    """With the speed hold (period 4) the RTG is re-anchored after every 4th step to r*(target + u) over the steps
+    left, u the gain times the mean shortfall of the measured speed so far, kept between 0 m/s and the data's fastest
+    speed; then minus what is earned. A target past the data's fastest is asked as that fastest speed."""
+    from core.calibration import SpeedHoldConfig, fastest_speed
+
+    task = get_task("halfcheetah")
+    p = ReturnConditionedPolicy.load(Run(task.name, "medium").model_path("dt"))
+    top = fastest_speed(task, p.meta["return_stats"])
+    hold = SpeedHoldConfig(gain=0.5, period=4, limit=10.0)
+    target = 0.5 * top
+    trace = track_velocity(p, task, [(0, target)], seed=0, steps=10, hold=hold)
+    short = target - trace.speed
+    u = np.clip(0.5 * short[:4].mean(), -target, top - target)  # two updates, after steps 4 and 8
+    u = np.clip(u + 0.5 * short[4:8].mean(), -target, top - target)
+    assert abs(u) > 0.01  # the tiny model does not run at the target, so the hold did move the request
+    expected = task.rtg_for_speed(target + u, 2) - trace.reward[8:].sum()
+    assert p.rtg_now.item() * p.scale == pytest.approx(expected, rel=1e-4)
+    trace = track_velocity(p, task, [(0, 2.0 * top)], seed=0, steps=10, hold=hold)
+    assert p.rtg_now.item() * p.scale == pytest.approx(task.rtg_for_speed(top, 2) - trace.reward[8:].sum(), rel=1e-4)
+
+
 def test_smooth_schedule_ramps_and_reanchors_at_every_ramp_step(tiny_models):
     """A smooth schedule is linear between its points; the RTG is re-anchored at each step the target changes, so
     after the last point it asks r*(3.0) over the steps left, minus the rewards earned since."""
