@@ -143,6 +143,13 @@ class SpeedHoldConfig:
     reset_jump: float = 0.25
     """A target that moves more than this (m/s) in one step is a new level: the correction starts again at 0
     (the bias differs between levels); a ramp moves less per step and keeps it."""
+    top_factor: float = 1.0
+    """The speed asked is capped where r*(v) is this multiple of the data's best return per step (1: the data's
+    fastest speed, ``fastest_speed``)."""
+
+    def top(self, task: TaskSpec, stats: dict) -> float:
+        """The fastest speed this loop may ask for on data with return ``stats``."""
+        return fastest_speed(task, stats, self.top_factor)
 
 
 class SpeedHold:
@@ -178,9 +185,9 @@ class SpeedHold:
         return True
 
 
-def fastest_speed(task: TaskSpec, stats: dict) -> float:
-    """The fastest speed in a dataset, m/s: its best episode's return per step, read as a speed."""
-    return task.speed_for_reward(stats["max"] / task.max_episode_steps)
+def fastest_speed(task: TaskSpec, stats: dict, factor: float = 1.0) -> float:
+    """The fastest speed in a dataset, m/s: its best episode's return per step (times ``factor``), read as a speed."""
+    return task.speed_for_reward(factor * stats["max"] / task.max_episode_steps)
 
 
 def calibrations_from_sweep_file(path: Path) -> dict[str, Calibration]:

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from core import scene
-from core.calibration import Calibration, SpeedHold, SpeedHoldConfig, fastest_speed, speed_rtg
+from core.calibration import Calibration, SpeedHold, SpeedHoldConfig, speed_rtg
 from core.envs import TaskSpec, get_task
 from core.models.critic import TwinCritic
 from core.policy import ReturnConditionedPolicy
@@ -301,7 +301,7 @@ class LiveEngine:
                 obs, _ = env.reset(seed=request.seed)
                 lanes.append(_Lane(kind, group, env, obs, ids))
                 if request.mode == "velocity" and request.hold is not None:
-                    lanes[-1].loop = SpeedHold(request.hold, fastest_speed(task, group.policy.meta["return_stats"]))
+                    lanes[-1].loop = SpeedHold(request.hold, request.hold.top(task, group.policy.meta["return_stats"]))
             for lane in lanes:
                 asked = lane.loop.ask(request.target) if lane.loop is not None else request.target
                 rtg0 = max(request.rtg(lane.kind, asked, task, 0.0, 0), 0.0)

@@ -60,6 +60,9 @@ class EvalConfig:
     speed_hold: float = 0.0
     """Gain of the speed hold (``core.calibration.SpeedHoldConfig``: an integral loop on the speed asked); 0 asks
     open loop, what the model does alone."""
+    speed_hold_top: float = 1.0
+    """The speed hold's cap (``SpeedHoldConfig.top_factor``): r* of the fastest speed asked, in multiples of the data's
+    best return per step."""
     out: Path | None = None
     """Output folder; default results/<task>/<dataset>."""
     threads: int = 1
@@ -131,7 +134,7 @@ def run(cfg: EvalConfig, command: str = "") -> dict:
                 progress,
                 sweeper,
                 speed_cals,
-                SpeedHoldConfig(gain=cfg.speed_hold) if cfg.speed_hold else None,
+                SpeedHoldConfig(gain=cfg.speed_hold, top_factor=cfg.speed_hold_top) if cfg.speed_hold else None,
             )
     finally:
         if sweeper is not None:

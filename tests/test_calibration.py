@@ -129,6 +129,16 @@ def test_speed_hold_removes_a_steady_bias_and_restarts_on_a_new_level():
     assert loop.u == 1.5
     _, asked = run(loop, np.linspace(4.0, 4.2, 20))  # a ramp: each step moves 0.01 m/s, the correction stays
     assert asked[0] == pytest.approx(5.5)
+    # the cap: the data's fastest speed (best return per step, read as a speed), or a multiple of that return
+    from core.calibration import fastest_speed
+    from core.envs import get_task
+
+    task, stats = get_task("halfcheetah"), {"max": 4350.0}
+    assert SpeedHoldConfig().top(task, stats) == pytest.approx(fastest_speed(task, stats)) == pytest.approx(4.65)
+    assert SpeedHoldConfig(top_factor=1.2).top(task, stats) == pytest.approx(1.2 * 4.35 + 0.3)
+    capped = SpeedHold(SpeedHoldConfig(gain=1.0, period=5), top=2.8)
+    speeds, asked = run(capped, [2.5] * 100)  # 2.5 needs an ask of 3.0: held up to the cap and no further
+    assert asked.max() == pytest.approx(2.8) and capped.u == pytest.approx(0.3) and speeds[-1] == pytest.approx(2.4)
     open_loop = SpeedHold(SpeedHoldConfig(gain=0.0))
     assert run(open_loop, [1.0] * 50)[1].tolist() == [1.0] * 50
     for bad in (SpeedHoldConfig(period=0), SpeedHoldConfig(gain=-1.0), SpeedHoldConfig(gain=float("nan"))):
