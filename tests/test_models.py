@@ -250,6 +250,37 @@ def test_transitions_skip_truncated_last_step_and_mask_terminals():
     torch.testing.assert_close(b.next_states[nonterminal], b.states[nonterminal] + 2.0)
 
 
+def test_nstep_transitions_match_a_loop_over_the_episode():
+    """n-step targets: the discounted sum of the next n rewards and the data's (s, a) n steps on, or fewer where the
+    episode ends first: a terminal end sums to it with nothing to bootstrap; a time limit stops at its last step
+    that has an action. Checked against a plain loop for every sampled row (state value = 100 k + 2 t)."""
+    data = synthetic_data(lengths=(3, 7, 12), terminated=(True, False, True))
+    n, gamma = 4, 0.9
+    b = TransitionSampler(FlatData(data, 1.0), torch.Generator().manual_seed(0), nstep=n, gamma=gamma).sample(400)
+    seen = set()
+    for row in range(400):
+        v = int(b.states[row, 0])
+        k, t = v // 100, (v % 100) // 2
+        traj = data.trajectories[k]
+        T, term = len(traj), bool(traj.terminated)
+        m = min(n, T - t) if term else min(n, T - 1 - t)
+        expected = sum(gamma**j * traj.rewards[t + j] for j in range(m))
+        assert b.rewards[row].item() == pytest.approx(expected), (k, t)
+        assert b.discount[row].item() == pytest.approx(gamma**m)
+        boot = not (term and t + m == T)
+        assert b.not_done[row].item() == float(boot)
+        if boot:
+            assert int(b.next_states[row, 0]) == 100 * k + 2 * (t + m) and b.next_actions[row, 0] == pytest.approx(
+                k / 10
+            )
+        seen.add((k, t, m < n))
+    assert {(0, 2, True), (1, 5, True), (2, 0, False)} <= seen  # ends reached early, and a full n-step row
+    one = TransitionSampler(FlatData(data, 1.0), torch.Generator().manual_seed(0), gamma=gamma).sample(8)
+    assert one.discount == gamma  # one step: the plain gamma, as before
+    with pytest.raises(ValueError, match="n-step"):
+        TransitionSampler(FlatData(data, 1.0), torch.Generator(), nstep=0)
+
+
 def test_dropout_is_bernoulli_scaled_and_follows_torch_seed():
     drop = Dropout(0.1)
     x = torch.ones(200, 500, requires_grad=True)

@@ -42,6 +42,7 @@ class Transitions:
     next_states: torch.Tensor  # (B, obs_dim)
     next_actions: torch.Tensor  # (B, act_dim)
     not_done: torch.Tensor  # (B,) 0 where s' is terminal
+    discount: torch.Tensor | float = 1.0  # (B,) gamma^n of each target's bootstrap (n-step), or a plain gamma
 
 
 class FlatData:
@@ -115,16 +116,51 @@ class WindowSampler:
 
 
 class TransitionSampler:
-    """Uniform transitions that have a SARSA target (see ``FlatData.sarsa_index``)."""
+    """Uniform transitions that have a SARSA target (see ``FlatData.sarsa_index``). ``nstep`` > 1: the reward is the
+    discounted sum over the next n steps of the episode and (s', a') the data's n steps on, fewer where the episode
+    ends first (a terminal end: no bootstrap; a time limit: bootstrap from its last step that has an action)."""
 
-    def __init__(self, flat: FlatData, generator: torch.Generator):
-        self.flat, self.gen = flat, generator
+    def __init__(self, flat: FlatData, generator: torch.Generator, nstep: int = 1, gamma: float = 0.99):
+        if nstep < 1:
+            raise ValueError(f"critic n-step must be >= 1, got {nstep}")
+        self.flat, self.gen, self.nstep, self.gamma = flat, generator, nstep, gamma
+        if nstep > 1:  # the last flat index of every step's episode
+            self.ends = torch.repeat_interleave(flat.starts + flat.lengths - 1, flat.lengths)
 
     def sample(self, batch_size: int) -> Transitions:
         f = self.flat
         pick = torch.randint(len(f.sarsa_index), (batch_size,), generator=self.gen, device=f.device)
         i = f.sarsa_index[pick]
+        if self.nstep > 1:
+            return self._nstep(i)
         nxt = torch.where(f.terminal[i], i, i + 1)  # terminal rows: next action unused (not_done = 0)
         return Transitions(
-            f.states[i], f.actions[i], f.rewards[i], f.next_states[i], f.actions[nxt], (~f.terminal[i]).float()
+            f.states[i],
+            f.actions[i],
+            f.rewards[i],
+            f.next_states[i],
+            f.actions[nxt],
+            (~f.terminal[i]).float(),
+            self.gamma,
+        )
+
+    def _nstep(self, i: torch.Tensor) -> Transitions:
+        f, n = self.flat, self.nstep
+        end = self.ends[i]  # (B,)
+        term = f.terminal[end]
+        # steps summed: n, or up to a terminal end, or (time limit) up to the last step that has a next action
+        m = torch.where(term, torch.clamp(end - i + 1, max=n), torch.clamp(end - i, max=n))  # (B,) >= 1
+        k = torch.arange(n, device=f.device)  # (n,)
+        idx = torch.minimum(i[:, None] + k, end[:, None])  # (B, n)
+        weights = (self.gamma ** k.float())[None, :] * (k[None, :] < m[:, None]).float()
+        boot = ~(term & (i + m > end))  # a terminal end within reach: nothing to bootstrap
+        j = torch.where(boot, i + m, i)  # (B,) the bootstrap step (its state and the data's action there)
+        return Transitions(
+            f.states[i],
+            f.actions[i],
+            (f.rewards[idx] * weights).sum(1),
+            f.states[j],
+            f.actions[j],
+            boot.float(),
+            self.gamma ** m.float(),
         )

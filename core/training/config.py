@@ -52,6 +52,9 @@ class TrainConfig:
     critic_expectile: float = 0.5
     """Expectile of the critic's TD regression: 0.5 = the paper's SARSA (mean); above 0.5 = in-sample improvement
     (IQL-style), Q reflecting the better actions the data took from similar states."""
+    critic_nstep: int = 1
+    """Rewards summed before the critic's target bootstraps: 1 = the paper's one-step SARSA; n > 1 carries the
+    data's returns back n steps per update (n-step SARSA, the data's own actions), with more variance."""
     critic_batch_size: int = 512
     """Transitions per critic step."""
     critic_lr: float = 3e-4

@@ -128,7 +128,7 @@ def critic_stage(data: OfflineData, run: Run, cfg: TrainConfig, gen, dist: Dist)
     set_seed(run.seed)
     cs = CriticState(cfg, data.obs_dim, data.act_dim, dist=dist)
     per_rank_dropout(run.seed, dist)
-    sampler = TransitionSampler(flat, gen)
+    sampler = TransitionSampler(flat, gen, cfg.critic_nstep, cfg.gamma)
 
     def ship(step: int, metrics: dict) -> Path:
         meta = critic_meta(data, cfg, step, metrics)

@@ -65,8 +65,11 @@ def alignment_loss(
     return masked_mean(pen, mask)
 
 
-def sarsa_targets(rewards: torch.Tensor, not_done: torch.Tensor, next_q: torch.Tensor, gamma: float) -> torch.Tensor:
-    """r + gamma * (1 - terminal) * min_i Q_i_target(s', a'_dataset). next_q (2, B) -> (B,)."""
+def sarsa_targets(
+    rewards: torch.Tensor, not_done: torch.Tensor, next_q: torch.Tensor, gamma: torch.Tensor | float
+) -> torch.Tensor:
+    """r + gamma * (1 - terminal) * min_i Q_i_target(s', a'_dataset). next_q (2, B) -> (B,); ``gamma`` per row
+    (gamma^n, n-step targets) or one number."""
     return rewards + gamma * not_done * next_q.min(dim=0).values
 
 

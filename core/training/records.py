@@ -18,6 +18,8 @@ def critic_meta(data: OfflineData, cfg: TrainConfig, step: int, metrics: dict, f
     """What a pre-trained critic's JSON records: its objective, budget, held-out episodes and data
     (``fingerprint``: the data's, when the caller has computed it already)."""
     objective = "sarsa" if cfg.critic_expectile == 0.5 else f"expectile-sarsa {cfg.critic_expectile}"
+    if cfg.critic_nstep > 1:
+        objective = f"{cfg.critic_nstep}-step {objective}"
     return {
         "task": data.task,
         "dataset_id": data.dataset_id,

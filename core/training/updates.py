@@ -87,11 +87,12 @@ class CriticState:
 
 
 def critic_update(cs: CriticState, sampler: TransitionSampler, cfg: TrainConfig) -> dict:
-    """SARSA: Q(s, a) -> r + gamma * (1 - terminal) * min_i Q_i_target(s', a'_dataset); an expectile above 0.5
-    (``critic_expectile``) fits the better-than-average side of those targets instead of their mean."""
+    """SARSA: Q(s, a) -> r + gamma * (1 - terminal) * min_i Q_i_target(s', a'_dataset) (r summed over
+    ``critic_nstep`` steps, gamma^n); an expectile above 0.5 (``critic_expectile``) fits the better-than-average side
+    of those targets instead of their mean."""
     b = sampler.sample(cfg.critic_batch_size)
     with torch.no_grad():
-        target = L.sarsa_targets(b.rewards, b.not_done, cs.target(b.next_states, b.next_actions), cfg.gamma)
+        target = L.sarsa_targets(b.rewards, b.not_done, cs.target(b.next_states, b.next_actions), b.discount)
     q = cs.model(b.states, b.actions)  # (2, B)
     loss = L.critic_loss(q, target, expectile=cfg.critic_expectile)
     cs.step(loss)
