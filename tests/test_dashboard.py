@@ -103,6 +103,12 @@ def test_api_velocity_episode(app_url):
     c = client(app_url)
     _, _, summary = c.predict("hopper", "medium", "Q-ALIGN DT", 1.0, 0, "4x", api_name="/run_velocity")
     assert "target speed" in summary and "1.00 m/s" in summary
+    _, _, summary = c.predict(
+        "halfcheetah", "medium", "Both, side by side", 1.0, 0, "4x", True, api_name="/run_velocity"
+    )
+    assert "target speed" in summary  # held: the same episode, each model's request corrected every second
+    with pytest.raises(Exception, match="Hold the speed must be true or false, got 'yes'"):
+        c.predict("halfcheetah", "medium", "Q-ALIGN DT", 1.0, 0, "4x", "yes", api_name="/run_velocity")
 
 
 @pytest.mark.parametrize(
