@@ -33,7 +33,8 @@ HOLD_HELP = (
     "Ticked: every second each model is asked for the target plus a correction that sums up how far its measured "
     "speed fell short (never above the data's fastest speed). Measured (README, HalfCheetah `pace` Q-ALIGN DT, three "
     "seeds, test): 0.34 -> 0.26 m/s on a stepped target, 0.35 -> 0.24 on a gliding one; not better at the top of "
-    "the data's speeds."
+    "the data's speeds. On `control` it helps Q-ALIGN DT a little and makes the DT worse: asked to slow down, a "
+    "model trained on data that reaches slow speeds by stumbling can flip onto its back."
 )
 VELOCITY_HELP = (
     "Target forward speed in m/s. The request is turned into an RTG "
