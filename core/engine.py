@@ -452,8 +452,8 @@ class LiveEngine:
     def _step(self, due: list[_Run], now: float) -> None:
         """One step of every due episode: one forward per checkpoint over all its due models, then physics."""
         for run in due:
-            if run.target != run.episode.records[-1].target or any(lane.moved for lane in run.lanes):
-                self._retarget(run)
+            moved = run.target != run.episode.records[-1].target  # a new target: every model; else held ones
+            self._retarget(run, [lane for lane in run.lanes if moved or lane.moved])
         by_group: dict[_Group, list[_Lane]] = collections.defaultdict(list)
         owner: dict[_Lane, _Run] = {}
         for run in due:
@@ -519,9 +519,10 @@ class LiveEngine:
         if all(lane.done for lane in run.lanes) or run.t >= run.episode.limit:
             self._finish(run, "done", "")
 
-    def _retarget(self, run: _Run) -> None:
+    def _retarget(self, run: _Run, lanes: list[_Lane]) -> None:
+        """Re-anchor ``lanes``' RTG on the run's target (a held lane: on its loop's corrected speed)."""
         req, task = run.episode.request, run.episode.task
-        for lane in run.lanes:
+        for lane in lanes:
             if not lane.done:
                 asked = lane.loop.ask(run.target) if lane.loop is not None else run.target
                 rtg = req.rtg(lane.kind, asked, task, lane.ret, run.t)
