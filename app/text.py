@@ -42,7 +42,7 @@ VELOCITY_HELP = (
     "and the RTG is re-anchored. Measured (README, HalfCheetah, 1 s averages): the `control` pair misses a changing "
     "target by 0.6-1 m/s; the `pace` pair (trained on a policy running at commanded speeds) by about 0.3 m/s "
     "(Q-ALIGN DT) and 0.4-0.5 m/s (DT) within its data's speeds (up to about 4.6 m/s); both run too fast when asked "
-    "to go slow."
+    "to go slow. Hopper and Walker2d run their own pace (about 3 m/s) whatever speed is asked."
 )
 ALIGNMENT_HELP = (
     "Achieved vs requested return, mean and standard deviation over evaluation episodes. "
