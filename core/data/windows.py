@@ -42,7 +42,7 @@ class Transitions:
     next_states: torch.Tensor  # (B, obs_dim)
     next_actions: torch.Tensor  # (B, act_dim)
     not_done: torch.Tensor  # (B,) 0 where s' is terminal
-    discount: torch.Tensor | float = 1.0  # (B,) gamma^n of each target's bootstrap (n-step), or a plain gamma
+    discount: torch.Tensor | float  # (B,) gamma^n of each target's bootstrap (n-step), or a plain gamma
 
 
 class FlatData:
@@ -63,6 +63,7 @@ class FlatData:
         lengths = np.array([len(t) for t in trajs])
         self.lengths = torch.as_tensor(lengths, device=device)
         self.starts = torch.as_tensor(np.concatenate([[0], np.cumsum(lengths)[:-1]]), device=device)
+        self.episode_of = torch.repeat_interleave(torch.arange(len(lengths), device=device), self.lengths)  # (N,)
         last = np.zeros(len(self.rewards), dtype=bool)
         last[np.cumsum(lengths) - 1] = True
         terminal = np.zeros_like(last)
@@ -84,8 +85,6 @@ class WindowSampler:
             raise ValueError(f"unknown window anchor {anchor!r}; valid: start, end")
         self.flat, self.K, self.gen, self.anchor = flat, context_len, generator, anchor
         self.traj_probs = flat.lengths.double() / flat.lengths.sum()
-        if anchor == "end":  # the episode of every flat step
-            self.traj_of = torch.repeat_interleave(torch.arange(len(flat.lengths), device=flat.device), flat.lengths)
 
     def sample(self, batch_size: int) -> Window:
         f, K = self.flat, self.K
@@ -96,7 +95,7 @@ class WindowSampler:
             n_valid = torch.minimum(length - start, torch.tensor(K, device=f.device))  # (B,)
         else:
             end = torch.randint(len(f.rewards), (batch_size,), generator=self.gen, device=f.device)  # flat index
-            traj = self.traj_of[end]
+            traj = f.episode_of[end]
             n_valid = torch.minimum(end - f.starts[traj] + 1, torch.tensor(K, device=f.device))  # (B,)
             start = end - f.starts[traj] - n_valid + 1  # step index of the window's first valid step
         pos = torch.arange(K, device=f.device)[None, :]  # (1, K)
@@ -124,8 +123,6 @@ class TransitionSampler:
         if nstep < 1:
             raise ValueError(f"critic n-step must be >= 1, got {nstep}")
         self.flat, self.gen, self.nstep, self.gamma = flat, generator, nstep, gamma
-        if nstep > 1:  # the last flat index of every step's episode
-            self.ends = torch.repeat_interleave(flat.starts + flat.lengths - 1, flat.lengths)
 
     def sample(self, batch_size: int) -> Transitions:
         f = self.flat
@@ -146,7 +143,8 @@ class TransitionSampler:
 
     def _nstep(self, i: torch.Tensor) -> Transitions:
         f, n = self.flat, self.nstep
-        end = self.ends[i]  # (B,)
+        ep = f.episode_of[i]
+        end = f.starts[ep] + f.lengths[ep] - 1  # (B,) the last flat index of each row's episode
         term = f.terminal[end]
         # steps summed: n, or up to a terminal end, or (time limit) up to the last step that has a next action
         m = torch.where(term, torch.clamp(end - i + 1, max=n), torch.clamp(end - i, max=n))  # (B,) >= 1
