@@ -151,6 +151,10 @@ class SpeedHoldConfig:
         """The fastest speed this loop may ask for on data with return ``stats``."""
         return fastest_speed(task, stats, self.top_factor)
 
+    def start(self, task: TaskSpec, stats: dict) -> SpeedHold:
+        """A fresh loop for one episode of a model trained on data with return ``stats``."""
+        return SpeedHold(self, self.top(task, stats))
+
 
 class SpeedHold:
     """The state of one episode's speed loop (``SpeedHoldConfig``): before each step ``ask(target)`` says what speed to

@@ -301,7 +301,7 @@ class LiveEngine:
                 obs, _ = env.reset(seed=request.seed)
                 lanes.append(_Lane(kind, group, env, obs, ids))
                 if request.mode == "velocity" and request.hold is not None:
-                    lanes[-1].loop = SpeedHold(request.hold, request.hold.top(task, group.policy.meta["return_stats"]))
+                    lanes[-1].loop = request.hold.start(task, group.policy.meta["return_stats"])
             for lane in lanes:
                 asked = lane.loop.ask(request.target) if lane.loop is not None else request.target
                 rtg0 = max(request.rtg(lane.kind, asked, task, 0.0, 0), 0.0)
@@ -452,8 +452,10 @@ class LiveEngine:
     def _step(self, due: list[_Run], now: float) -> None:
         """One step of every due episode: one forward per checkpoint over all its due models, then physics."""
         for run in due:
-            moved = run.target != run.episode.records[-1].target  # a new target: every model; else held ones
-            self._retarget(run, [lane for lane in run.lanes if moved or lane.moved])
+            new_target = run.target != run.episode.records[-1].target  # every model; else only held ones that moved
+            lanes = [lane for lane in run.lanes if new_target or lane.moved]
+            if lanes:
+                self._retarget(run, lanes)
         by_group: dict[_Group, list[_Lane]] = collections.defaultdict(list)
         owner: dict[_Lane, _Run] = {}
         for run in due:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from core import lanes as lanes_mod
-from core.calibration import Calibration, SpeedHold, SpeedHoldConfig, speed_rtg
+from core.calibration import Calibration, SpeedHoldConfig, speed_rtg
 from core.envs import TaskSpec
 from core.policy import ReturnConditionedPolicy
 
@@ -224,7 +224,7 @@ def track_velocity(
     read from the simulator (``info['x_velocity']``).
     """
     steps = steps or task.max_episode_steps
-    loop = SpeedHold(hold, hold.top(task, policy.meta["return_stats"])) if hold is not None else None
+    loop = hold.start(task, policy.meta["return_stats"]) if hold is not None else None
     env = task.make()
     try:
         obs, _ = env.reset(seed=seed)
