@@ -21,6 +21,10 @@ the critic stage never trains on them), writes the scores into the critic's JSON
 - **Ranking by gap** (reported, not gated): the same agreement within each fifth of the pairs ordered by how much
   their outcomes differ (the two rollouts' mean gap), smallest first: measured on the `control` critics, about
   chance below the top fifth and 0.65-0.68 in it, where one action leads to a fall or a stumble.
+- **Reference ranking** (reported, not gated): the same agreement for two scorers that know no returns, closeness
+  to the data's action and to the continuation policy's mean action: what a critic would get from knowing only
+  that the actions taken beat their neighbours (measured on Hopper: at chance, so a conservative penalty, which
+  teaches just that, cannot pass the ranking test).
 - **Sensitivity**: at the same states, the spread of Q over 16 uniform random actions divided by the twin heads'
   disagreement there (median over states): how much the action moves Q compared with Q's own noise.
 
@@ -292,8 +296,26 @@ def action_ranking(
     scores = {"ranking_agreement": agree, "ranking_pairs": int(decided.sum()), "replay_match": replay_match,
               "rollout_gap_mean": float(np.abs(dg).mean()), "truth_consistency": consistency,
               "ranking_ceiling": ranking_ceiling(consistency), "truth_rollouts": max(1, cfg.truth_rollouts),
-              "ranking_by_gap": by_gap}  # fmt: skip
+              "ranking_by_gap": by_gap,
+              "reference_ranking": reference_ranking(g, (dg + dg2) / 2, obs, acts, both[1], actor)}  # fmt: skip
     return scores, obs
+
+
+def reference_ranking(
+    g: np.ndarray, gap: np.ndarray, obs: np.ndarray, data_actions: np.ndarray, pairs: np.ndarray, actor: BehaviorActor
+) -> dict:
+    """The gate's ranking agreement (and by gap, as ``ranking_by_gap``) of two scorers that know no returns, for
+    scale (reported, not gated): ``near_data`` rates an action by closeness to the data's own action at that state,
+    ``near_behaviour`` by closeness to the continuation policy's mean action there. What they reach is what a critic
+    gets from knowing only that the actions taken beat their neighbours, which is what a conservative (CQL-style)
+    penalty teaches. Measured on Hopper: at chance (README, "The critic quality gate")."""
+    mean = actor.act(obs)  # deterministic
+    out = {}
+    for name, centre in (("near_data", data_actions), ("near_behaviour", mean)):
+        closeness = -((pairs - np.concatenate([centre, centre])) ** 2).sum(-1)
+        dq = pair_gaps(closeness)
+        out[name] = {"agreement": pair_orders(g, closeness)[3], "by_gap": ranking_by_gap(dq, gap)}
+    return out
 
 
 def data_window(policy: ReturnConditionedPolicy, tr, t: int) -> tuple[torch.Tensor, ...]:

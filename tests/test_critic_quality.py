@@ -18,6 +18,7 @@ from core.critic_quality import (
     gate_report,
     passes,
     ranking_by_gap,
+    reference_ranking,
     score,
 )
 from core.data.dataset import load_offline_data
@@ -62,6 +63,32 @@ def test_ranking_by_gap_bins_pairs_by_how_much_their_outcomes_differ():
     assert ranking_by_gap(-dq, gap) == [1.0, 1.0, 1.0, 1.0, 0.0]
 
 
+class Centre:
+    """A stand-in continuation policy whose mean action is a fixed point."""
+
+    def __init__(self, centre):
+        self.centre = centre
+
+    def act(self, obs):
+        return np.repeat(self.centre[None], len(obs), 0)
+
+
+def test_reference_scorers_rank_by_closeness_to_their_centre():
+    """Truth = minus the distance to the data's action: near_data orders every pair as the truth does; near_behaviour,
+    centred elsewhere, does not."""
+    rng = np.random.default_rng(0)
+    n, obs = 40, np.zeros((40, 11))
+    data_a = rng.uniform(-0.5, 0.5, (n, 3))
+    pairs = np.concatenate([data_a + rng.normal(0, 0.3, (n, 3)), data_a + rng.normal(0, 0.3, (n, 3))])
+    truth = -((pairs - np.concatenate([data_a, data_a])) ** 2).sum(-1)
+    gap = truth[:n] - truth[n:]
+    ref = reference_ranking(truth, gap, obs, data_a, pairs, Centre(np.zeros(3)))
+    assert ref["near_data"]["agreement"] == 1.0 and ref["near_data"]["by_gap"] == [1.0] * 5
+    # a centre far from every data action orders the pairs otherwise: below perfect
+    far = reference_ranking(truth, gap, obs, data_a, pairs, Centre(np.full(3, 5.0)))
+    assert far["near_data"] == ref["near_data"] and far["near_behaviour"]["agreement"] < 1.0
+
+
 class Negated(torch.nn.Module):
     """Both heads = -min_i Q_i of a critic: its min is exactly -min Q, so it must rank every pair the other way."""
 
@@ -87,6 +114,8 @@ def test_scores_on_held_out_episodes_replay_and_flip_with_a_negated_critic(with_
     assert out["passed"] == passes(out) and out["thresholds"] == GATE
     flipped = score(Negated(critic), meta, data, TINY)
     assert flipped["ranking_agreement"] == pytest.approx(1.0 - out["ranking_agreement"])
+    assert flipped["reference_ranking"] == out["reference_ranking"]  # the references know no critic
+    assert set(out["reference_ranking"]) == {"near_data", "near_behaviour"}
     assert flipped["value_spearman"] == pytest.approx(-out["value_spearman"])
 
 
