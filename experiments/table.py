@@ -1,0 +1,45 @@
+"""The README's cells from evaluation reports: in-range Spearman / in-range alignment error / spread / best mean return,
+one row per report and model, then the mean over training seeds per seed set and model.
+
+    python experiments/table.py $QDT_EXP/mr-mid/hopper-s*/eval-*/report.json
+"""
+
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+NAMES = {"dt": "DT", "qalign": "Q-ALIGN DT"}
+SETS = {300000: "validation", 100000: "test"}
+
+
+def cells(metrics: dict) -> tuple[float, float, float, float]:
+    inside = metrics["in_range"]
+    return inside["spearman"], inside["alignment_error"], metrics.get("spread_ratio", np.nan), metrics["best_return"]
+
+
+def fmt(c) -> str:
+    return f"{c[0]:.2f} / {c[1]:.3f} / {c[2]:.2f} / {c[3]:,.0f}"
+
+
+def main(paths: list[str]) -> None:
+    groups = defaultdict(list)
+    for path in paths:
+        report = json.loads(Path(path).read_text())
+        cfg = report["config"]
+        name = SETS.get(cfg["eval_seed"], f"seeds {cfg['eval_seed']}+")
+        for kind, model in report["models"].items():
+            c = cells(model["metrics"])
+            groups[(name, kind)].append(c)
+            print(
+                f"| {cfg['task']} {cfg['dataset']} | seed {cfg['seed']} | {name} | {NAMES.get(kind, kind)} | {fmt(c)} |"
+            )
+    for (name, kind), rows in groups.items():
+        if len(rows) > 1:
+            print(f"| mean of {len(rows)} | {name} | {NAMES.get(kind, kind)} | {fmt(np.mean(rows, axis=0))} |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
