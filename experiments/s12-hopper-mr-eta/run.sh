@@ -5,6 +5,7 @@ set -e
 EXP=${QDT_EXP:-/work/exp}
 SRC=$EXP/mr-mid/runs/hopper/medium-replay
 cd "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)"
+[ -n "$VIRTUAL_ENV" ] || . .venv/bin/activate
 export QDT_RUNS=$EXP/eta/runs QDT_CHECKPOINTS=$EXP/eta/ckpt OMP_NUM_THREADS=1 MUJOCO_GL=egl
 while [ ! -f $EXP/mr-mid/ckpt/hopper/medium-replay/dt/model-s1.json ]; do sleep 30; done
 while ! grep -q '"quality"' $SRC/s0/critic/critic.json 2>/dev/null; do sleep 30; done

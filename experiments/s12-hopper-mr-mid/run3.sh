@@ -5,6 +5,7 @@ set -e
 T=$1; S=$2; D=medium-replay
 EXP=${QDT_EXP:-/work/exp}/mr-mid
 cd "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)"
+[ -n "$VIRTUAL_ENV" ] || . .venv/bin/activate
 export QDT_RUNS=$EXP/runs QDT_CHECKPOINTS=$EXP/ckpt OMP_NUM_THREADS=1 MUJOCO_GL=egl
 mkdir -p $QDT_CHECKPOINTS $EXP/logs; ln -sfn "$PWD/checkpoints/behavior" $QDT_CHECKPOINTS/behavior
 L=$EXP/logs/$T-s$S; R=$QDT_RUNS/$T/$D

@@ -5,6 +5,7 @@ set -e
 T=walker2d; D=medium
 EXP=${QDT_EXP:-/work/exp}/walker-medium
 cd "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)"
+[ -n "$VIRTUAL_ENV" ] || . .venv/bin/activate
 REPO=$PWD
 export QDT_RUNS=$EXP/runs QDT_CHECKPOINTS=$EXP/ckpt OMP_NUM_THREADS=1 MUJOCO_GL=egl
 mkdir -p $QDT_CHECKPOINTS $EXP/logs; ln -sfn "$REPO/checkpoints/behavior" $QDT_CHECKPOINTS/behavior
