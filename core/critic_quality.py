@@ -389,6 +389,11 @@ def score(critic: TwinCritic, meta: dict, data: OfflineData, cfg: QualityConfig)
 
 def score_run(cfg: QualityConfig) -> dict:
     """Score the run's critic and write the result into its JSON (``quality``)."""
+    bad = [f"--{name} must be >= {least} (got {value})" for name, value, least in (
+        ("states", cfg.states, 2), ("horizon", cfg.horizon, 1), ("truth-rollouts", cfg.truth_rollouts, 1))
+        if value < least]  # fmt: skip
+    if bad:
+        raise ValueError("; ".join(bad))
     task = get_task(cfg.task)
     run = Run(task.name, cfg.dataset, cfg.seed)
     critic, meta = ckpt.load_critic(run.critic_path)

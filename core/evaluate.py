@@ -82,7 +82,24 @@ class EvalConfig:
 
 
 def normalised(cfg: EvalConfig) -> EvalConfig:
-    """The command-line edge: ``--task HalfCheetah`` is ``halfcheetah`` from here on."""
+    """The command-line edge: ``--task HalfCheetah`` is ``halfcheetah`` from here on, and a number out of its range
+    is refused naming its option (not deep inside numpy)."""
+    bad = [
+        f"--{name} must be {rule} (got {value})"
+        for name, value, ok, rule in (
+            ("n-targets", cfg.n_targets, cfg.n_targets >= 1 or bool(cfg.targets), ">= 1"),
+            ("episodes", cfg.episodes, cfg.episodes >= 1, ">= 1"),
+            ("high-factor", cfg.high_factor, np.isfinite(cfg.high_factor) and cfg.high_factor > 0, "a number > 0"),
+            ("targets", cfg.targets, all(np.isfinite(cfg.targets)), "finite numbers"),
+            ("velocity", cfg.velocity, all(np.isfinite(v) and v >= 0 for v in cfg.velocity), "speeds >= 0"),
+            ("speed-hold", cfg.speed_hold, np.isfinite(cfg.speed_hold) and cfg.speed_hold >= 0, ">= 0"),
+            ("speed-hold-top", cfg.speed_hold_top, np.isfinite(cfg.speed_hold_top) and cfg.speed_hold_top > 0, "> 0"),
+            ("threads", cfg.threads, cfg.threads >= 1, ">= 1"),
+        )
+        if not ok
+    ]
+    if bad:
+        raise ValueError("; ".join(bad))
     return replace(cfg, task=get_task(cfg.task).name)
 
 
@@ -99,8 +116,8 @@ def run(cfg: EvalConfig, command: str = "") -> dict:
     ``command`` (the command line that asked for it) is recorded in the sweep's ``how``."""
     import torch
 
-    torch.set_num_threads(cfg.threads)
     cfg = normalised(cfg)
+    torch.set_num_threads(cfg.threads)
     run_ = Run(cfg.task, cfg.dataset, cfg.seed)
     paths = {k: run_.model_path(k) for k in model_kinds(cfg)}
     policies = {k: ReturnConditionedPolicy.load(p) for k, p in paths.items()}

@@ -181,6 +181,13 @@ def test_qalign_refuses_a_critic_below_the_gate_unless_overridden(with_behaviour
     assert json.loads(res.checkpoint.with_suffix(".json").read_text())["critic"]["gate"] == "passed"
 
 
+def test_scoring_refuses_sizes_out_of_range_naming_the_option():
+    from core.critic_quality import score_run
+
+    with pytest.raises(ValueError, match=r"--states must be >= 2 \(got 0\); --truth-rollouts must be >= 1"):
+        score_run(replace(TINY, states=0, truth_rollouts=0))
+
+
 def test_ranking_ceiling_from_truth_consistency():
     from core.critic_quality import ranking_ceiling
 

@@ -1,5 +1,8 @@
 import json
 
+import pytest
+
+from core.evaluate import main as evaluate_main
 from tests.conftest import run_cli
 
 
@@ -44,6 +47,22 @@ def test_evaluate_rejects_unknown_model(tiny_models, roots):
 
     with pytest.raises(ValueError, match="valid: dt, qalign"):
         run(EvalConfig(models="dt,foo", png=False))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--n-targets", "-3"], "--n-targets must be >= 1 \\(got -3\\)"),
+        (["--episodes", "0"], "--episodes must be >= 1"),
+        (["--high-factor", "nan"], "--high-factor must be a number > 0"),
+        (["--velocity", "1.5", "-1"], "--velocity must be speeds >= 0"),
+        (["--speed-hold", "-0.3", "--threads", "0"], "--speed-hold must be >= 0 .*; --threads must be >= 1"),
+    ],
+)
+def test_evaluate_refuses_numbers_out_of_range_naming_the_option(args, message):
+    """Checked at the edge, before any model or data is loaded."""
+    with pytest.raises(ValueError, match=message):
+        evaluate_main(["--task", "hopper", "--dataset", "medium", *args])
 
 
 def test_evaluate_asks_speeds_through_a_sweeps_calibration(tiny_models, roots, tmp_path):

@@ -142,6 +142,31 @@ def test_corrupt_and_mismatched_checkpoints_fail_clearly(tiny_dataset, tiny_cfg)
         load_model(path)
 
 
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (["--cfg.batch-size", "0"], r"--cfg.batch-size must be >= 1 \(got 0\)"),
+        (["--cfg.lr", "-1"], r"--cfg.lr must be > 0"),
+        (["--cfg.gamma", "nan"], r"--cfg.gamma must be in \(0, 1\]"),
+        (["--cfg.dt.embed-dim", "10", "--cfg.dt.n-heads", "3"], r"--cfg.dt.n-heads must be a divisor"),
+        (["--cfg.critic-expectile", "1", "--cfg.threads", "0"], r"expectile must be in \(0, 1\) .*; --cfg.threads"),
+    ],
+)
+def test_train_refuses_a_config_out_of_range_naming_the_option(roots, override, message):
+    """Refused before any data or run folder is touched (no dataset exists here), for every stage."""
+    from core.train import main as train_main
+
+    for stage in ("critic", "dt", "qalign"):
+        with pytest.raises(ValueError, match=message):
+            train_main(["--config", "tiny", "--stage", stage, *override])
+
+
+def test_every_preset_is_in_range():
+    from core.training.config import PRESETS
+
+    assert {name: cfg.problems() for name, cfg in PRESETS.items()} == {name: [] for name in PRESETS}
+
+
 def test_train_cli_all_stages(tiny_dataset, roots, capsys):
     """The CLI parses presets and overrides in-process for the first two stages; the last runs as a real
     subprocess (the entry point as a user calls it)."""

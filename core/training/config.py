@@ -102,6 +102,44 @@ class TrainConfig:
     def sigma_for(self, task: str) -> float:
         return self.sigma or DEFAULT_SIGMA.get(task, 3.0)
 
+    def problems(self) -> list[str]:
+        """Every field out of its range, as "--cfg.<field> must be ... (got ...)"; empty when the config can train."""
+        checks = (
+            ("batch-size", self.batch_size, self.batch_size >= 1, ">= 1"),
+            ("critic-batch-size", self.critic_batch_size, self.critic_batch_size >= 1, ">= 1"),
+            ("lr", self.lr, self.lr > 0, "> 0"),
+            ("critic-lr", self.critic_lr, self.critic_lr > 0, "> 0"),
+            ("weight-decay", self.weight_decay, self.weight_decay >= 0, ">= 0"),
+            ("grad-clip", self.grad_clip, self.grad_clip > 0, "> 0"),
+            ("warmup-steps", self.warmup_steps, self.warmup_steps >= 0, ">= 0"),
+            ("pretrain-steps", self.pretrain_steps, self.pretrain_steps >= 1, ">= 1"),
+            ("align-steps", self.align_steps, self.align_steps >= 0, ">= 0"),
+            ("critic-steps", self.critic_steps, self.critic_steps >= 1, ">= 1"),
+            ("critic-holdout-every", self.critic_holdout_every, self.critic_holdout_every >= 0, ">= 0"),
+            ("critic-expectile", self.critic_expectile, 0 < self.critic_expectile < 1, "in (0, 1)"),
+            ("critic-nstep", self.critic_nstep, self.critic_nstep >= 1, ">= 1"),
+            ("ema-decay", self.ema_decay, 0 <= self.ema_decay < 1, "in [0, 1)"),
+            ("gamma", self.gamma, 0 < self.gamma <= 1, "in (0, 1]"),
+            ("tau", self.tau, 0 < self.tau <= 1, "in (0, 1]"),
+            ("sigma", self.sigma, self.sigma >= 0, ">= 0 (0: the task's default)"),
+            ("min-abs-delta", self.min_abs_delta, self.min_abs_delta >= 0, ">= 0"),
+            ("rtg-high-factor", self.rtg_high_factor, self.rtg_high_factor > 0, "> 0"),
+            ("eta-bc", self.eta_bc, self.eta_bc >= 0, ">= 0"),
+            ("eta-align", self.eta_align, self.eta_align >= 0, ">= 0"),
+            ("threads", self.threads, self.threads >= 1, ">= 1"),
+            ("log-every", self.log_every, self.log_every >= 1, ">= 1"),
+            ("save-every", self.save_every, self.save_every >= 1, ">= 1"),
+            ("dt.embed-dim", self.dt.embed_dim, self.dt.embed_dim >= 1, ">= 1"),
+            ("dt.n-heads", self.dt.n_heads, self.dt.n_heads >= 1 and self.dt.embed_dim % self.dt.n_heads == 0,
+             "a divisor of dt.embed-dim"),
+            ("dt.n-layers", self.dt.n_layers, self.dt.n_layers >= 1, ">= 1"),
+            ("dt.context-len", self.dt.context_len, self.dt.context_len >= 1, ">= 1"),
+            ("dt.dropout", self.dt.dropout, 0 <= self.dt.dropout < 1, "in [0, 1)"),
+            ("critic.hidden", self.critic.hidden, self.critic.hidden >= 1, ">= 1"),
+        )  # fmt: skip
+        # a NaN fails every comparison above, so it is refused with the rest
+        return [f"--cfg.{name} must be {rule} (got {value})" for name, value, ok, rule in checks if not ok]
+
 
 # GPT-2's initialisation (DTConfig.init): with PyTorch's default N(0, 1) timestep embedding our DT leaned on the
 # timestep more than on the request. Chosen on validation seeds (README, "The baseline DT against a mature

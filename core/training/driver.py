@@ -207,6 +207,8 @@ def run_stage(
     Q-ALIGN DT refuses a critic below the quality gate unless ``allow_weak_critic``."""
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; valid stages: {', '.join(STAGES)}")
+    if bad := cfg.problems():
+        raise ValueError("; ".join(bad))
     torch.set_num_threads(cfg.threads)
     run, critic = Run(get_task(task).name, dataset, seed), None
     data = load_offline_data(run.task, dataset)
