@@ -123,3 +123,13 @@ def test_length_share_says_how_much_of_the_return_spread_is_episode_length():
     rng = np.random.default_rng(0)
     mixed = length_share(3.5 * lengths + rng.normal(0, 1500, 4), lengths)
     assert 0.0 < mixed < 1.0
+
+
+def test_collect_refuses_sizes_out_of_range_naming_the_option(roots):
+    from core.data.collect import CollectConfig
+    from core.data.collect import main as collect_main
+
+    with pytest.raises(ValueError, match=r"--size must be >= 0 .*\(got -5\); --n-envs must be >= 1 \(got 0\)"):
+        collect_main(CollectConfig(size=-5, n_envs=0))
+    with pytest.raises(ValueError, match=r"--noise-scale must be >= 0"):
+        collect_main(CollectConfig(noise_scale=-1.0))

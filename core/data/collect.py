@@ -214,6 +214,13 @@ def main(cfg: CollectConfig) -> list[dict]:
     tasks = [get_task(t.strip()).name for t in cfg.task.split(",") if t.strip()]
     if not tasks:
         raise ValueError("--task needs at least one task name")
+    bad = [f"--{name} must be {rule} (got {value})" for name, value, ok, rule in (
+        ("size", cfg.size, cfg.size >= 0, ">= 0 (0: the quality's default)"),
+        ("n-envs", cfg.n_envs, cfg.n_envs >= 1, ">= 1"),
+        ("noise-scale", cfg.noise_scale, cfg.noise_scale >= 0, ">= 0"),
+        ("workers", cfg.workers, cfg.workers >= 1, ">= 1")) if not ok]  # fmt: skip
+    if bad:
+        raise ValueError("; ".join(bad))
     jobs = [(t, q) for t in tasks for q in qualities]
     if cfg.backend == "ray":
         from core import cluster
