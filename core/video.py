@@ -95,6 +95,10 @@ def step_lines(record: StepRecord, mode: str) -> list[str]:
     ]
 
 
+MIN_SIZE, MAX_SIZE = 16, 2048
+"""Frame side in px that the MP4 export accepts (software rendering: 2048 px is seconds per frame already)."""
+
+
 def write_episode(ep: Episode, out: Path, size: int = 320, progress: Callable[[int, int], None] | None = None) -> Path:
     """Replay a finished episode's recorded states (every model side by side, left to right as the page
     shows them) through MuJoCo's renderer into an MP4 at ``out``, the numbers of each step drawn on.
@@ -104,6 +108,8 @@ def write_episode(ep: Episode, out: Path, size: int = 320, progress: Callable[[i
     """
     if not ep.ended.is_set():
         raise ValueError("the episode is still running: export it once it has ended")
+    if not MIN_SIZE <= size <= MAX_SIZE:  # 0 failed deep in numpy, 100000 in the GL framebuffer
+        raise ValueError(f"size must be {MIN_SIZE} to {MAX_SIZE} px, got {size}")
     task, kinds = ep.task, [k for k in ep.kinds if k in ep.states]
     env = task.make(render_mode="rgb_array", width=size, height=size)
     writer = open_writer(out, task)

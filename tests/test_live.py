@@ -71,3 +71,6 @@ def test_mp4_replays_the_recorded_states(tiny_models, roots):
     n, skip = len(ep.records), frame_skip(task)
     assert len(frames) == len(range(0, n, skip)) + int((n - 1) % skip != 0)  # every 4th step and the last
     assert frames[0].shape == (64, 128, 3) and min(f.mean() for f in frames) > 10, "black frames"
+    for size in (0, 100_000):
+        with pytest.raises(ValueError, match=f"size must be 16 to 2048 px, got {size}"):
+            write_episode(ep, roots["results"] / "bad.mp4", size=size)
