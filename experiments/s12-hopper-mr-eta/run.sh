@@ -8,7 +8,7 @@ cd "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)"
 [ -n "$VIRTUAL_ENV" ] || . .venv/bin/activate
 export QDT_RUNS=$EXP/eta/runs QDT_CHECKPOINTS=$EXP/eta/ckpt OMP_NUM_THREADS=1 MUJOCO_GL=egl
 while [ ! -f $EXP/mr-mid/ckpt/hopper/medium-replay/dt/model-s1.json ]; do sleep 30; done
-while ! grep -q '"quality"' $SRC/s0/critic/critic.json 2>/dev/null; do sleep 30; done
+while ! python -c "import json, sys; sys.exit('quality' not in json.load(open('$SRC/s0/critic/critic.json')))" 2>/dev/null; do sleep 30; done
 R=$QDT_RUNS/hopper/medium-replay/s1
 mkdir -p $QDT_CHECKPOINTS $R; ln -sfn "$PWD/checkpoints/behavior" $QDT_CHECKPOINTS/behavior
 [ -d $R/pretrain ] || cp -r $SRC/s1/pretrain $R/

@@ -11,11 +11,11 @@ mkdir -p $QDT_CHECKPOINTS $EXP/logs; ln -sfn "$PWD/checkpoints/behavior" $QDT_CH
 L=$EXP/logs/$T-s$S; R=$QDT_RUNS/$T/$D
 if [ "$S" = 0 ]; then
   [ -f $R/s0/critic/critic.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed 0 --config mid --stage critic > $L-critic.log 2>&1
-  grep -q '"quality"' $R/s0/critic/critic.json || nice -n 5 python -m core.critic_quality --task $T --dataset $D > $L-quality.log 2>&1
+  python -c "import json, sys; sys.exit('quality' not in json.load(open('$R/s0/critic/critic.json')))" || nice -n 5 python -m core.critic_quality --task $T --dataset $D > $L-quality.log 2>&1
   exit 0
 fi
 [ -f $QDT_CHECKPOINTS/$T/$D/dt/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage dt > $L-dt.log 2>&1
-while ! grep -q '"quality"' $R/s0/critic/critic.json 2>/dev/null; do sleep 60; done
+while ! python -c "import json, sys; sys.exit('quality' not in json.load(open('$R/s0/critic/critic.json')))" 2>/dev/null; do sleep 60; done
 mkdir -p $R/s$S; [ -e $R/s$S/critic ] || ln -s ../s0/critic $R/s$S/critic
 [ -f $QDT_CHECKPOINTS/$T/$D/qalign/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage qalign --allow-weak-critic > $L-qalign.log 2>&1
 for E in 300000 100000; do

@@ -12,7 +12,7 @@ mkdir -p $QDT_CHECKPOINTS $EXP/logs; ln -sfn "$REPO/checkpoints/behavior" $QDT_C
 R=$QDT_RUNS/$T/$D/s0; L=$EXP/logs
 train() { [ -f $QDT_CHECKPOINTS/$T/$D/$1/model.json ] || nice -n 5 python -m core.train --task $T --dataset $D --config mid "${@:2}" > $L/$1.log 2>&1; }
 ( [ -f $R/critic/critic.json ] || nice -n 5 python -m core.train --task $T --dataset $D --config mid --stage critic > $L/critic.log 2>&1
-  grep -q '"quality"' $R/critic/critic.json || nice -n 5 python -m core.critic_quality --task $T --dataset $D > $L/quality.log 2>&1 ) &
+  python -c "import json, sys; sys.exit('quality' not in json.load(open('$R/critic/critic.json')))" || nice -n 5 python -m core.critic_quality --task $T --dataset $D > $L/quality.log 2>&1 ) &
 train dt --stage dt
 wait
 train qalign --stage qalign --allow-weak-critic
