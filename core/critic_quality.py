@@ -50,6 +50,7 @@ import tyro
 from tqdm import tqdm
 
 from core.behavior.policy import BehaviorActor, load_actor
+from core.checks import out_of_range, refuse
 from core.data.dataset import OfflineData, holdout_ids, load_offline_data
 from core.data.minari_io import episode_seeds
 from core.envs import TaskSpec, get_task
@@ -313,8 +314,8 @@ def reference_ranking(
     out = {}
     for name, centre in (("near_data", data_actions), ("near_behaviour", mean)):
         closeness = -((pairs - np.concatenate([centre, centre])) ** 2).sum(-1)
-        dq = pair_gaps(closeness)
-        out[name] = {"agreement": pair_orders(g, closeness)[3], "by_gap": ranking_by_gap(dq, gap)}
+        _, dq, _, agree = pair_orders(g, closeness)
+        out[name] = {"agreement": agree, "by_gap": ranking_by_gap(dq, gap)}
     return out
 
 
@@ -389,11 +390,10 @@ def score(critic: TwinCritic, meta: dict, data: OfflineData, cfg: QualityConfig)
 
 def score_run(cfg: QualityConfig) -> dict:
     """Score the run's critic and write the result into its JSON (``quality``)."""
-    bad = [f"--{name} must be >= {least} (got {value})" for name, value, least in (
-        ("states", cfg.states, 2), ("horizon", cfg.horizon, 1), ("truth-rollouts", cfg.truth_rollouts, 1))
-        if value < least]  # fmt: skip
-    if bad:
-        raise ValueError("; ".join(bad))
+    refuse(out_of_range((
+        ("states", cfg.states, cfg.states >= 2, ">= 2"),
+        ("horizon", cfg.horizon, cfg.horizon >= 1, ">= 1"),
+        ("truth-rollouts", cfg.truth_rollouts, cfg.truth_rollouts >= 1, ">= 1"))))  # fmt: skip
     task = get_task(cfg.task)
     run = Run(task.name, cfg.dataset, cfg.seed)
     critic, meta = ckpt.load_critic(run.critic_path)

@@ -22,6 +22,7 @@ import tyro
 from tqdm import tqdm
 
 from core.calibration import SpeedHoldConfig, calibrations_from_sweep_file
+from core.checks import out_of_range, refuse
 from core.envs import get_task
 from core.evaluation import EVAL_SEED, default_targets, evaluate, velocity_schedule
 from core.plots import MODEL_NAMES, alignment_figure, save_figure, velocity_figure
@@ -84,22 +85,17 @@ class EvalConfig:
 def normalised(cfg: EvalConfig) -> EvalConfig:
     """The command-line edge: ``--task HalfCheetah`` is ``halfcheetah`` from here on, and a number out of its range
     is refused naming its option (not deep inside numpy)."""
-    bad = [
-        f"--{name} must be {rule} (got {value})"
-        for name, value, ok, rule in (
-            ("n-targets", cfg.n_targets, cfg.n_targets >= 1 or bool(cfg.targets), ">= 1"),
-            ("episodes", cfg.episodes, cfg.episodes >= 1, ">= 1"),
-            ("high-factor", cfg.high_factor, np.isfinite(cfg.high_factor) and cfg.high_factor > 0, "a number > 0"),
-            ("targets", cfg.targets, all(np.isfinite(cfg.targets)), "finite numbers"),
-            ("velocity", cfg.velocity, all(np.isfinite(v) and v >= 0 for v in cfg.velocity), "speeds >= 0"),
-            ("speed-hold", cfg.speed_hold, np.isfinite(cfg.speed_hold) and cfg.speed_hold >= 0, ">= 0"),
-            ("speed-hold-top", cfg.speed_hold_top, np.isfinite(cfg.speed_hold_top) and cfg.speed_hold_top > 0, "> 0"),
-            ("threads", cfg.threads, cfg.threads >= 1, ">= 1"),
-        )
-        if not ok
-    ]
-    if bad:
-        raise ValueError("; ".join(bad))
+    checks = (
+        ("n-targets", cfg.n_targets, cfg.n_targets >= 1 or bool(cfg.targets), ">= 1"),
+        ("episodes", cfg.episodes, cfg.episodes >= 1, ">= 1"),
+        ("high-factor", cfg.high_factor, np.isfinite(cfg.high_factor) and cfg.high_factor > 0, "a number > 0"),
+        ("targets", cfg.targets, all(np.isfinite(cfg.targets)), "finite numbers"),
+        ("velocity", cfg.velocity, all(np.isfinite(v) and v >= 0 for v in cfg.velocity), "speeds >= 0"),
+        ("speed-hold", cfg.speed_hold, np.isfinite(cfg.speed_hold) and cfg.speed_hold >= 0, ">= 0"),
+        ("speed-hold-top", cfg.speed_hold_top, np.isfinite(cfg.speed_hold_top) and cfg.speed_hold_top > 0, "> 0"),
+        ("threads", cfg.threads, cfg.threads >= 1, ">= 1"),
+    )  # fmt: skip
+    refuse(out_of_range(checks))
     return replace(cfg, task=get_task(cfg.task).name)
 
 

@@ -29,6 +29,7 @@ from tqdm import tqdm
 from core.behavior.episodes import Episode, sample_stream
 from core.behavior.pace import PACE_RANGE
 from core.behavior.policy import BehaviorActor, load_actor
+from core.checks import out_of_range, refuse
 from core.data import control, pace, switch
 from core.data.minari_io import QUALITIES, dataset_id, write_dataset
 from core.envs import TaskSpec, get_task
@@ -214,13 +215,11 @@ def main(cfg: CollectConfig) -> list[dict]:
     tasks = [get_task(t.strip()).name for t in cfg.task.split(",") if t.strip()]
     if not tasks:
         raise ValueError("--task needs at least one task name")
-    bad = [f"--{name} must be {rule} (got {value})" for name, value, ok, rule in (
+    refuse(out_of_range((
         ("size", cfg.size, cfg.size >= 0, ">= 0 (0: the quality's default)"),
         ("n-envs", cfg.n_envs, cfg.n_envs >= 1, ">= 1"),
         ("noise-scale", cfg.noise_scale, cfg.noise_scale >= 0, ">= 0"),
-        ("workers", cfg.workers, cfg.workers >= 1, ">= 1")) if not ok]  # fmt: skip
-    if bad:
-        raise ValueError("; ".join(bad))
+        ("workers", cfg.workers, cfg.workers >= 1, ">= 1"))))  # fmt: skip
     jobs = [(t, q) for t in tasks for q in qualities]
     if cfg.backend == "ray":
         from core import cluster

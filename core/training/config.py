@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from core.checks import out_of_range
 from core.models.critic import CriticConfig
 from core.models.dt import DTConfig
 
@@ -137,8 +138,7 @@ class TrainConfig:
             ("dt.dropout", self.dt.dropout, 0 <= self.dt.dropout < 1, "in [0, 1)"),
             ("critic.hidden", self.critic.hidden, self.critic.hidden >= 1, ">= 1"),
         )  # fmt: skip
-        # a NaN fails every comparison above, so it is refused with the rest
-        return [f"--cfg.{name} must be {rule} (got {value})" for name, value, ok, rule in checks if not ok]
+        return out_of_range(checks, "--cfg.")  # a NaN fails every comparison above, so it is refused with the rest
 
 
 # GPT-2's initialisation (DTConfig.init): with PyTorch's default N(0, 1) timestep embedding our DT leaned on the

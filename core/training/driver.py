@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from core.checks import refuse
 from core.data.dataset import OfflineData, holdout_ids, load_offline_data, without
 from core.data.windows import FlatData, TransitionSampler, WindowSampler
 from core.envs import get_task
@@ -207,8 +208,7 @@ def run_stage(
     Q-ALIGN DT refuses a critic below the quality gate unless ``allow_weak_critic``."""
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; valid stages: {', '.join(STAGES)}")
-    if bad := cfg.problems():
-        raise ValueError("; ".join(bad))
+    refuse(cfg.problems())
     torch.set_num_threads(cfg.threads)
     run, critic = Run(get_task(task).name, dataset, seed), None
     data = load_offline_data(run.task, dataset)
