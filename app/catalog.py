@@ -21,7 +21,7 @@ CHOICE_BOTH = "Both, side by side"
 
 
 def available() -> dict[str, dict[str, list[str]]]:
-    """{task: {dataset: [kinds]}} for every shipped seed-0 model, in the UI's order of kinds."""
+    """{task: {dataset: [kinds]}} for every pair the dashboard shows (``model`` files), in the UI's order of kinds."""
     found = shipped_models()
     return {t: {d: [k for k in MODEL_NAMES if k in kinds] for d, kinds in ds.items()} for t, ds in found.items()}
 
@@ -44,7 +44,7 @@ def checked_pair(task, dataset) -> tuple[str, str, list[str]]:
 
 
 def model_path(task: str, dataset: str, kind: str) -> Path:
-    return Run(task, dataset).model_path(kind)  # the shipped (seed 0) model
+    return Run(task, dataset).model_path(kind)  # the shown pair (``model``; its training seed is in its JSON)
 
 
 @lru_cache(maxsize=16)

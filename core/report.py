@@ -23,7 +23,8 @@ def rows(report: dict) -> list[str]:
     cfg = report["config"]
     task = get_task(cfg["task"])
     out = []
-    seed = f" (seed {cfg['seed']})" if cfg.get("seed", 0) else ""
+    trained = report.get("seed", cfg.get("seed", 0))  # the models' training seed (the shown pair may not be 0)
+    seed = f" (seed {trained})" if trained else ""
     for kind, m in report["models"].items():
         met, sw = m["metrics"], m["sweep"]
         best = int(np.argmax(met["per_target_mean"]))

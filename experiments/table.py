@@ -34,7 +34,7 @@ def main(paths: list[str]) -> None:
             c = cells(model["metrics"])
             groups[(name, kind)].append(c)
             print(
-                f"| {cfg['task']} {cfg['dataset']} | seed {cfg['seed']} | {name} | {NAMES.get(kind, kind)} | {fmt(c)} |"
+                f"| {cfg['task']} {cfg['dataset']} | seed {report.get('seed', cfg['seed'])} | {name} | {NAMES.get(kind, kind)} | {fmt(c)} |"
             )
     for (name, kind), rows in groups.items():
         if len(rows) > 1:

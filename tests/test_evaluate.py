@@ -1,4 +1,5 @@
 import json
+import shutil
 
 import pytest
 
@@ -155,6 +156,16 @@ def test_training_seeds_ship_apart_and_aggregate(writable_models, roots):
     row = next(line for line in text.splitlines() if line.startswith("| hopper | medium | DT | 0, 1 |"))
     best = [r["models"]["dt"]["metrics"]["best_return"] for r in reports]
     assert f"{np.mean(best):,.0f} +/- {np.std(best):,.0f}" in row
+
+    # a pair of training seed 1 promoted to the shown slot (``model``): its sweep says which seed made it
+    for kind in ("dt", "qalign"):
+        for suffix in (".json", ".safetensors"):
+            src = Run("hopper", "medium", 1).model_path(kind).with_suffix(suffix)
+            shutil.copy(src, Run("hopper", "medium").model_path(kind).with_suffix(suffix))
+    shown = run(EvalConfig(n_targets=3, episodes=2, seed=0, ship=True, png=False))
+    sweep = json.loads((ckpts / "sweep.json").read_text())
+    assert shown["seed"] == sweep["seed"] == 1 and sweep["how"].split(";")[0].endswith("training seed 1")
+    assert shown["models"]["dt"]["sweep"] == reports[1]["models"]["dt"]["sweep"]  # the same models, same seeds
 
 
 def test_task_name_is_normalised_at_the_edge(writable_models, roots):

@@ -7,7 +7,7 @@ at the command-line or UI edge); ``Run`` refuses any other spelling, so ``HalfCh
 become a second folder.
 
     checkpoints/behavior/<task>/{medium,expert}.{json,safetensors}, levels.json, snapshots/step_*.json
-    checkpoints/<task>/<dataset>/<kind>/model[-s<seed>].{json,safetensors}
+    checkpoints/<task>/<dataset>/<kind>/model[-s<seed>].{json,safetensors}   (``model``: the pair the dashboard shows)
     checkpoints/<task>/<dataset>/sweep[-s<seed>].json
     runs/<task>/<dataset>/s<seed>/{critic,pretrain,dt,qalign}/   (resumable state, metrics.jsonl)
     results/<task>/<dataset>[/s<seed>]/report.json, alignment.html, ...
@@ -149,7 +149,11 @@ class Run:
         return checkpoints_root() / self.task / self.dataset_key
 
     def model_path(self, kind: str) -> Path:
-        """The shipped actor of ``kind``: ``model`` for seed 0, ``model-s<seed>`` otherwise."""
+        """The shipped actor of ``kind``: ``model`` for seed 0, ``model-s<seed>`` otherwise.
+
+        ``model`` is the pair the dashboard shows. It is training seed 0 unless a retrained pair of another seed
+        replaced the one before it by the ship rule (README); its JSON records its training ``seed``, the same for
+        both kinds. ``model-s<seed>`` files always hold that training seed."""
         if kind not in MODEL_KINDS:
             raise ValueError(f"unknown model kind {kind!r}; valid: {', '.join(MODEL_KINDS)}")
         return self.shipped_dir / kind / ("model" if self.seed == 0 else f"model-s{self.seed}")
@@ -183,7 +187,7 @@ def critic_beside(model_path: Path) -> Path:
 
 
 def shipped_models() -> dict[str, dict[str, list[str]]]:
-    """{task: {dataset: [kinds]}} for every shipped seed-0 model on disk (the dashboard's catalogue)."""
+    """{task: {dataset: [kinds]}} for every shipped ``model`` on disk (the pair the dashboard shows: its catalogue)."""
     out: dict[str, dict[str, list[str]]] = {}
     for meta in sorted(checkpoints_root().glob("*/*/*/model.json")):
         kind, dataset, task = meta.parent.name, meta.parent.parent.name, meta.parent.parent.parent.name
