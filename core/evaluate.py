@@ -118,8 +118,6 @@ def run(cfg: EvalConfig, command: str = "") -> dict:
     paths = {k: run_.model_path(k) for k in model_kinds(cfg)}
     policies = {k: ReturnConditionedPolicy.load(p) for k, p in paths.items()}
     stats = next(iter(policies.values())).meta["return_stats"]
-    trained = {p.meta["seed"] for p in policies.values()}  # the shown ``model`` pair may be another training seed
-    trained_seed = trained.pop() if len(trained) == 1 else cfg.seed
     targets = np.asarray(cfg.targets, float) if cfg.targets else default_targets(stats, cfg.n_targets, cfg.high_factor)
     schedule = velocity_schedule(get_task(cfg.task), stats, cfg.velocity)
     speed_cals = calibrations_from_sweep_file(cfg.velocity_calibration) if cfg.velocity_calibration else None
@@ -144,7 +142,7 @@ def run(cfg: EvalConfig, command: str = "") -> dict:
                 targets,
                 cfg.episodes,
                 cfg.eval_seed,
-                trained_seed,
+                None,  # the training seed the models record (the shown ``model`` pair may not be seed 0)
                 schedule,
                 progress,
                 sweeper,
@@ -162,7 +160,7 @@ def run(cfg: EvalConfig, command: str = "") -> dict:
     (out / "report.json").write_text(json.dumps(report, indent=1))
     if cfg.ship:
         run_.sweep_path.write_text(json.dumps(ev.sweep_json(), indent=1))
-    label = f"{cfg.task} / {cfg.dataset}" + (f" / training seed {trained_seed}" if trained_seed else "")
+    label = f"{cfg.task} / {cfg.dataset}" + (f" / training seed {ev.seed}" if ev.seed else "")
     save_figure(alignment_figure(report["models"], stats, label), out / "alignment", cfg.png)
     if schedule:
         save_figure(velocity_figure(report["models"], label), out / "velocity", cfg.png)

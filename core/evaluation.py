@@ -184,7 +184,7 @@ def evaluate(
     targets: np.ndarray,
     episodes: int,
     eval_seed: int = EVAL_SEED,
-    seed: int = 0,
+    seed: int | None = None,
     schedule: list[tuple[int, float]] | None = None,
     progress: Progress | None = None,
     sweeper=None,
@@ -193,10 +193,14 @@ def evaluate(
 ) -> Evaluation:
     """Sweep every policy over ``targets`` x ``episodes`` (locally, or on ``sweeper``'s Ray workers), score it,
     and track the speed ``schedule`` when given (through ``speed_calibrations[kind]`` where given, with the speed
-    ``hold`` loop when given). All policies must come from one task and dataset."""
+    ``hold`` loop when given). All policies must come from one task and dataset. ``seed`` (the models' training
+    seed, recorded in the sweep) defaults to the one their JSON records (0 if they record different ones)."""
     first = next(iter(policies.values()))
     task, stats = get_task(first.meta["task"]), first.meta["return_stats"]
     targets = first.clamp_targets(targets)
+    if seed is None:
+        recorded = {p.meta.get("seed", 0) for p in policies.values()}
+        seed = recorded.pop() if len(recorded) == 1 else 0
     out = Evaluation(task.name, dataset, seed, eval_seed, episodes, stats)
     per_model, n_models = len(targets) * episodes, len(policies)
     for i, (kind, policy) in enumerate(policies.items()):
