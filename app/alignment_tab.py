@@ -52,6 +52,40 @@ def calibration_table(task: str, dataset: str) -> str:
     return "\n".join(rows) + f"\n\n{data.get('how', '')}"
 
 
+def model_card(task: str, dataset: str) -> str:
+    """What each shown model is: its training seed, budget, network, and whether its training data can be rebuilt
+    (its fingerprint, checked by the tests) or not (marked stale, with why)."""
+    rows = [
+        "\n\n**The models**",
+        "",
+        "| model | training seed | trained for | network | data it learnt from |",
+        "|---|---|---|---|---|",
+    ]
+    for kind in catalog.MODEL_NAMES:
+        meta = catalog.model_meta(task, dataset, kind)
+        if meta is None:
+            continue
+        cfg, net = meta.get("train_config", {}), meta.get("dt_config") or meta.get("train_config", {}).get("dt", {})
+        steps, pre = int(meta.get("step") or 0), int(cfg.get("pretrain_steps") or 0)
+        if meta.get("kind") == "qalign" and pre:
+            budget = f"{pre:,} BC + {steps - pre:,} alignment steps (eta_align {cfg.get('eta_align', '?')})"
+        else:
+            budget = f"{steps:,} BC steps"
+        network = (
+            f"embed {net.get('embed_dim', '?')}, {net.get('n_layers', '?')} layers, context {net.get('context_len', '?')}"
+            f", {net.get('init', 'pytorch')} init"
+        )
+        stale, fp = catalog.stale_reason(task, dataset, kind), meta.get("data_fingerprint")
+        if stale:
+            data = f"cannot be rebuilt (stale): {stale}"
+        elif fp:
+            data = f"{fp['transitions']:,} transitions, {fp['episodes']} episodes; rebuildable (fingerprint {fp['sha256']})"
+        else:
+            data = "no fingerprint recorded"
+        rows.append(f"| {catalog.MODEL_NAMES[kind]} | {meta.get('seed', 0)} | {budget} | {network} | {data} |")
+    return "\n".join(rows) if len(rows) > 4 else ""
+
+
 def critic_table(task: str, dataset: str) -> str:
     """The quality gate's scores of the critic the shipped Q-ALIGN model aligned with (``core.critic_quality``)."""
     rec = catalog.critic_record(task, dataset)
@@ -82,7 +116,13 @@ def show_precomputed(task: str, dataset: str):
         return None, f"No precomputed sweep shipped for {task}/{dataset}: use the button below."
     stats = catalog.return_stats(task, dataset)
     note = f"\n\n{data.get('how', '')}"
-    table = metrics_table(data["models"]) + note + calibration_table(task, dataset) + critic_table(task, dataset)
+    table = (
+        metrics_table(data["models"])
+        + note
+        + calibration_table(task, dataset)
+        + critic_table(task, dataset)
+        + model_card(task, dataset)
+    )
     return alignment_figure(data["models"], stats, f"{task} / {dataset}"), table
 
 

@@ -14,7 +14,7 @@ from core.calibration import Calibration
 from core.envs import get_task
 from core.policy import ReturnConditionedPolicy
 from core.store.checkpoint import load_model
-from core.store.layout import Run, shipped_models
+from core.store.layout import Run, shipped_models, stale_models
 
 MODEL_NAMES = {k: plots.MODEL_NAMES[k] for k in ("qalign", "dt")}  # the order the UI lists them
 CHOICE_BOTH = "Both, side by side"
@@ -93,6 +93,18 @@ def precomputed_sweep(task: str, dataset: str) -> dict | None:
     """The alignment sweep shipped beside the checkpoints (``sweep.json``), if any."""
     p = Run(task, dataset).sweep_path
     return json.loads(p.read_text()) if p.exists() else None
+
+
+def model_meta(task: str, dataset: str, kind: str) -> dict | None:
+    """The shown model's JSON (training seed, budget, network, data fingerprint), or None when not shipped."""
+    p = model_path(task, dataset, kind).with_suffix(".json")
+    return json.loads(p.read_text()) if p.exists() else None
+
+
+def stale_reason(task: str, dataset: str, kind: str) -> str | None:
+    """Why the shown model's data cannot be rebuilt (``checkpoints/stale.json``), or None when it can."""
+    path = model_path(task, dataset, kind)
+    return stale_models().get(path.relative_to(path.parents[3]).as_posix())
 
 
 def critic_record(task: str, dataset: str) -> dict | None:

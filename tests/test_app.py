@@ -117,3 +117,24 @@ def test_episode_figure_puts_the_critic_on_its_own_axis():
     assert all(t.yaxis in (None, "y") for t in fig.data if t is not q[0])  # returns stay on the left axis
     no_q = trace_figure({k: v for k, v in trace.items() if k != "qalign:q"}, "return", "requested")
     assert "yaxis2" not in no_q.to_dict()["layout"]
+
+
+def test_alignment_tab_says_what_each_shown_model_is(writable_models):
+    """The model card gives each shown model's training seed, budget and network, and whether its data can be
+    rebuilt (fingerprint) or is marked stale (with the reason from stale.json)."""
+    from app.alignment_tab import model_card
+    from core.store.layout import checkpoints_root
+
+    meta = json.loads(writable_models["qalign"].with_suffix(".json").read_text())
+    card = model_card("hopper", "medium")
+    pre = meta["train_config"]["pretrain_steps"]
+    assert f"| Q-ALIGN DT | {meta['seed']} | {pre:,} BC + {meta['step'] - pre:,} alignment steps" in card
+    assert f"embed {meta['dt_config']['embed_dim']}, " in card and "Decision Transformer" in card
+    assert "cannot be rebuilt" not in card
+    (checkpoints_root() / "stale.json").write_text(json.dumps({"hopper/medium/dt/model": "made before fingerprints"}))
+    lines = model_card("hopper", "medium").splitlines()
+    assert "cannot be rebuilt (stale): made before fingerprints" in next(
+        x for x in lines if "| Decision Transformer |" in x
+    )
+    assert "cannot be rebuilt" not in next(x for x in lines if "| Q-ALIGN DT |" in x)
+    assert model_card("hopper", "no-such-dataset") == ""

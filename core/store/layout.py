@@ -15,6 +15,7 @@ become a second folder.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,6 +195,13 @@ def shipped_models() -> dict[str, dict[str, list[str]]]:
         if task != BEHAVIOR and kind in MODEL_KINDS:
             out.setdefault(task, {}).setdefault(dataset, []).append(kind)
     return out
+
+
+def stale_models() -> dict[str, str]:
+    """{``<task>/<dataset>/<kind>/model[-s<seed>]``: why} for shipped models whose training data cannot be rebuilt
+    (``checkpoints/stale.json``): kept, marked, until a retrained model beats them."""
+    p = checkpoints_root() / "stale.json"
+    return json.loads(p.read_text()) if p.exists() else {}
 
 
 def shipped_model_paths() -> list[Path]:
