@@ -68,7 +68,7 @@ def model_card(task: str, dataset: str) -> str:
         cfg, net = meta.get("train_config", {}), meta.get("dt_config") or meta.get("train_config", {}).get("dt", {})
         steps, pre = int(meta.get("step") or 0), int(cfg.get("pretrain_steps") or 0)
         if meta.get("kind") == "qalign" and pre:
-            budget = f"{pre:,} BC + {steps - pre:,} alignment steps (eta_align {cfg.get('eta_align', '?')})"
+            budget = f"{pre:,} BC + {steps - pre:,} alignment steps (eta_align {cfg.get('eta_align', float('nan')):g})"
         else:
             budget = f"{steps:,} BC steps"
         network = (
