@@ -81,7 +81,7 @@ def measure(cfg: CalibrateConfig, progress=None) -> dict:
         "models": {},
     }
     for i, kind in enumerate(kinds):
-        policy = ReturnConditionedPolicy.load(run.model_path(kind))
+        policy = ReturnConditionedPolicy.load(run.shipped_model(kind))
         stats = policy.meta["return_stats"]
         cal = Calibration.from_sweep(shipped["models"][kind]["sweep"])
         wanted = wanted_returns(stats, cfg.n_wanted)

@@ -65,7 +65,7 @@ def probe(cfg: DiagnoseConfig) -> dict:
     task = get_task(cfg.task)
     data = load_offline_data(task.name, cfg.dataset)
     run = Run(task.name, cfg.dataset, cfg.seed)
-    actors = {k: load_model(run.model_path(k))[0] for k in ("dt", "qalign")}
+    actors = {k: load_model(run.shipped_model(k))[0] for k in ("dt", "qalign")}
     K = actors["dt"].cfg.context_len
     w = WindowSampler(FlatData(data, task.rtg_scale), K, torch.Generator().manual_seed(123)).sample(cfg.windows)
     high = preset("cpu").rtg_high_factor * data.return_stats["max"] / task.rtg_scale

@@ -115,7 +115,7 @@ def run(cfg: EvalConfig, command: str = "") -> dict:
     cfg = normalised(cfg)
     torch.set_num_threads(cfg.threads)
     run_ = Run(cfg.task, cfg.dataset, cfg.seed)
-    paths = {k: run_.model_path(k) for k in model_kinds(cfg)}
+    paths = {k: run_.shipped_model(k) for k in model_kinds(cfg)}
     policies = {k: ReturnConditionedPolicy.load(p) for k, p in paths.items()}
     stats = next(iter(policies.values())).meta["return_stats"]
     targets = np.asarray(cfg.targets, float) if cfg.targets else default_targets(stats, cfg.n_targets, cfg.high_factor)

@@ -171,8 +171,8 @@ class VideoConfig:
 def main(cfg: VideoConfig) -> dict:
     task = get_task(cfg.task)
     run = Run(task.name, cfg.dataset)
-    models = {k: str(run.model_path(k)) for k in MODEL_KINDS}
-    target = cfg.target or json.loads(run.model_path("dt").with_suffix(".json").read_text())["return_stats"]["max"]
+    models = {k: str(run.shipped_model(k)) for k in MODEL_KINDS}
+    target = cfg.target or json.loads(Path(models["dt"]).with_suffix(".json").read_text())["return_stats"]["max"]
     with tqdm(desc=f"{task.name} video", unit="frame") as bar:
 
         def progress(done: int, total: int) -> None:

@@ -216,3 +216,12 @@ def test_dashboard_quick_sweep_and_cli_write_the_same_sweep_json(tiny_models, ro
     csv_rows = Path(next(f for f in files if f.endswith(".csv"))).read_text().splitlines()
     cli_rows = (roots["results"] / "hopper" / "medium" / "sweep.csv").read_text().splitlines()
     assert csv_rows[0] == cli_rows[0] and sorted(csv_rows[1:]) == sorted(cli_rows[1:])  # models in another order
+
+
+def test_a_seed_with_no_shipped_model_names_what_is_shipped(tiny_models, roots):
+    """Asking for a training seed that has no files is refused before any rollout, naming the shipped models and
+    their training seeds (the shown ``model`` pair need not be seed 0), not a missing-file error deep in loading."""
+    with pytest.raises(ValueError, match=r"at --seed 3 .*shipped there: dt/model \(training seed 0\)"):
+        evaluate_main(["--task", "hopper", "--dataset", "medium", "--seed", "3", "--n-targets", "2", "--no-png"])
+    with pytest.raises(ValueError, match="nothing is shipped for that task and dataset"):
+        evaluate_main(["--task", "hopper", "--dataset", "expert", "--n-targets", "2", "--no-png"])

@@ -159,6 +159,22 @@ class Run:
             raise ValueError(f"unknown model kind {kind!r}; valid: {', '.join(MODEL_KINDS)}")
         return self.shipped_dir / kind / ("model" if self.seed == 0 else f"model-s{self.seed}")
 
+    def shipped_model(self, kind: str) -> Path:
+        """``model_path(kind)`` when that model is shipped; otherwise a ValueError naming the models that are, with
+        their training seeds (the shown ``model`` pair need not be seed 0), instead of a missing-file error later."""
+        path = self.model_path(kind)
+        if path.with_suffix(".json").exists():
+            return path
+        there = []
+        for meta in sorted(self.shipped_dir.glob("*/model*.json")):
+            seed = json.loads(meta.read_text()).get("seed", 0)
+            there.append(f"{meta.parent.name}/{meta.stem} (training seed {seed})")
+        raise ValueError(
+            f"no shipped {kind} model for {self.task}/{self.dataset} at --seed {self.seed} ({path}.json); "
+            + (f"shipped there: {', '.join(there)}; --seed picks the file (0: model, N: model-sN)" if there else
+               "nothing is shipped for that task and dataset")
+        )  # fmt: skip
+
     def shipped_critic_path(self, kind: str) -> Path:
         """The critic shipped beside a Q-ALIGN model (the one it aligned with, as it ended): ``critic`` for seed 0,
         ``critic-s<seed>`` otherwise; the dashboard's critic view reads it (``critic_beside``)."""
