@@ -1,9 +1,10 @@
 #!/bin/bash
 # Walker2d-medium `mid` pair, seed 0, and the stale shipped pair on the same protocol. Resumable.
-# usage: experiments/s12-walker-medium-mid/run.sh   (needs the rebuilt walker2d medium data)
+# usage: experiments/s12-walker-medium-mid/run.sh [TASK [OUT]]   (default walker2d walker-medium; needs TASK's rebuilt
+# medium data; session 13 ran it as `halfcheetah hc-medium`)
 set -e
-T=walker2d; D=medium
-EXP=${QDT_EXP:-/work/exp}/walker-medium
+T=${1:-walker2d}; D=medium
+EXP=${QDT_EXP:-/work/exp}/${2:-walker-medium}
 cd "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)"
 [ -n "$VIRTUAL_ENV" ] || . .venv/bin/activate
 REPO=$PWD
