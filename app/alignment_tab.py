@@ -65,7 +65,8 @@ def model_card(task: str, dataset: str) -> str:
         meta = catalog.model_meta(task, dataset, kind)
         if meta is None:
             continue
-        cfg, net = meta.get("train_config", {}), meta.get("dt_config") or meta.get("train_config", {}).get("dt", {})
+        cfg = meta.get("train_config", {})
+        net = meta.get("dt_config") or cfg.get("dt", {})
         steps, pre = int(meta.get("step") or 0), int(cfg.get("pretrain_steps") or 0)
         if meta.get("kind") == "qalign" and pre:
             budget = f"{pre:,} BC + {steps - pre:,} alignment steps (eta_align {cfg.get('eta_align', float('nan')):g})"

@@ -14,7 +14,7 @@ from core.calibration import Calibration
 from core.envs import get_task
 from core.policy import ReturnConditionedPolicy
 from core.store.checkpoint import load_model
-from core.store.layout import Run, shipped_models, stale_models
+from core.store.layout import Run, checkpoints_root, shipped_models, stale_models
 
 MODEL_NAMES = {k: plots.MODEL_NAMES[k] for k in ("qalign", "dt")}  # the order the UI lists them
 CHOICE_BOTH = "Both, side by side"
@@ -64,9 +64,8 @@ def policy(task: str, dataset: str, kind: str) -> ReturnConditionedPolicy:
 def return_stats(task: str, dataset: str) -> dict:
     """The dataset's return statistics, from whichever model of the pair is present."""
     for kind in MODEL_NAMES:
-        p = model_path(task, dataset, kind).with_suffix(".json")
-        if p.exists():
-            return json.loads(p.read_text())["return_stats"]
+        if (meta := model_meta(task, dataset, kind)) is not None:
+            return meta["return_stats"]
     raise FileNotFoundError(f"no checkpoint for {task}/{dataset}")
 
 
@@ -103,12 +102,11 @@ def model_meta(task: str, dataset: str, kind: str) -> dict | None:
 
 def stale_reason(task: str, dataset: str, kind: str) -> str | None:
     """Why the shown model's data cannot be rebuilt (``checkpoints/stale.json``), or None when it can."""
-    path = model_path(task, dataset, kind)
-    return stale_models().get(path.relative_to(path.parents[3]).as_posix())
+    return stale_models().get(model_path(task, dataset, kind).relative_to(checkpoints_root()).as_posix())
 
 
 def critic_record(task: str, dataset: str) -> dict | None:
     """What the shipped Q-ALIGN model records about the critic it aligned with (objective, steps, the quality
     gate's scores and verdict), or None when the pair has no Q-ALIGN model or it predates the record."""
-    p = model_path(task, dataset, "qalign").with_suffix(".json")
-    return json.loads(p.read_text()).get("critic") if p.exists() else None
+    meta = model_meta(task, dataset, "qalign")
+    return meta.get("critic") if meta is not None else None

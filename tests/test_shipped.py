@@ -22,21 +22,21 @@ def test_every_shipped_model_loads_and_acts(monkeypatch):
             assert sorted(found[task][dataset]) == ["dt", "qalign"], (task, dataset)
     paths = shipped_model_paths()
     assert len(paths) >= 20
-    shown_seeds: dict[tuple[str, str, str], set[int]] = {}
+    pair_seeds: dict[tuple[str, str, str], set[int]] = {}
     for path in paths:
         task_name, dataset, kind = path.parts[-4], path.parts[-3], path.parts[-2]
         policy = ReturnConditionedPolicy.load(path)
         assert (policy.meta["task"], policy.meta["dataset"], policy.meta["kind"]) == (task_name, dataset, kind)
         if path.name != "model":  # model-s<N> holds training seed N; ``model`` (the shown pair) any one seed
             assert policy.meta["seed"] == int(path.name.split("-s")[1])
-        shown_seeds.setdefault((task_name, dataset, path.name), set()).add(policy.meta["seed"])
+        pair_seeds.setdefault((task_name, dataset, path.name), set()).add(policy.meta["seed"])
         env = get_task(task_name).make()
         obs, _ = env.reset(seed=0)
         policy.reset(obs[None], np.array([policy.meta["return_stats"]["max"]]))
         action = policy.act(obs[None])
         assert action.shape == (1, env.action_space.shape[0]) and np.all(np.abs(action) <= 1)
         env.close()
-    mixed = {k: v for k, v in shown_seeds.items() if len(v) != 1}
+    mixed = {k: v for k, v in pair_seeds.items() if len(v) != 1}
     assert not mixed, f"a pair's two models come from different training seeds: {mixed}"
 
 
