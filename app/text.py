@@ -13,7 +13,8 @@ reward just earned is subtracted. A plain DT often ignores the request above wha
 were trained by us on the same data, with the same network and budget.
 
 **What to look for:** on the *Alignment* tab, a controllable policy follows the dotted diagonal
-inside the shaded data range; in a live episode, the coloured line should end near the dotted target.
+inside the shaded data range; in a live episode, the coloured line should end near the dotted target. The
+*Status* tab says, for every model here, whether it does (and which bar it misses when it does not).
 """
 
 RETURN_HELP = (

@@ -155,3 +155,33 @@ def alignment_report(
     if percentiles is not None:
         out["spread_ratio"] = spread_ratio(targets, mean, *percentiles)
     return out
+
+
+CONTROL_BARS = (("spearman", 0.95, True), ("alignment_error", 0.10, False), ("spread_ratio", 0.8, True))
+"""What "the slider works" means here (issue 13's bars, fixed before any model was trained): over the requests
+inside the data's return range, Spearman of requested vs achieved return >= 0.95 and alignment error <= 0.10 of the
+data's range; achieved 5th-to-95th-percentile move >= 0.8 of the requested one. (name, bar, higher is better)."""
+
+BAR_LABELS = {"spearman": "Spearman", "alignment_error": "alignment error", "spread_ratio": "spread"}
+
+
+def bars_missed(report: dict) -> list[str]:
+    """The bars an ``alignment_report`` misses, each as "Spearman 0.62 < 0.95"; [] when it meets all three. A
+    measure that is missing or nan (too few requests in range to compute it) counts as missed."""
+    values = {**report.get("in_range", {}), "spread_ratio": report.get("spread_ratio")}
+    missed = []
+    for name, bar, higher in CONTROL_BARS:
+        v = values.get(name)
+        if v is None or not np.isfinite(v):
+            missed.append(f"{BAR_LABELS[name]} not measured")
+        elif (v < bar) if higher else (v > bar):
+            missed.append(f"{BAR_LABELS[name]} {_beside(v, bar)} {'<' if higher else '>'} {bar:.2f}")
+    return missed
+
+
+def _beside(v: float, bar: float) -> str:
+    """v to two decimals, or to as many as it takes not to read as the bar itself (0.9496 -> 0.9496, not 0.95)."""
+    for digits in range(2, 7):
+        if round(v, digits) != round(bar, digits):
+            return f"{v:.{digits}f}"
+    return f"{v:.6g}"

@@ -138,3 +138,26 @@ def test_alignment_tab_says_what_each_shown_model_is(writable_models):
     )
     assert "cannot be rebuilt" not in next(x for x in lines if "| Q-ALIGN DT |" in x)
     assert model_card("hopper", "no-such-dataset") == ""
+
+
+def test_status_tab_says_where_the_slider_works(writable_models):
+    """One row per shown model, read off its shipped sweep: the in-range numbers, "yes" exactly when no bar is
+    missed (else the missed bars), rebuildable or stale; a pair without a sweep says so instead of numbers."""
+    from app.status import slider_table
+    from core.metrics import bars_missed
+    from core.store.layout import Run, checkpoints_root
+
+    sweep = json.loads(Run("hopper", "medium").sweep_path.read_text())
+    rows = {r[2]: r for r in slider_table() if r[:2] == ["hopper", "medium"]}
+    assert set(rows) == {"Q-ALIGN DT", "Decision Transformer"}
+    for kind, name in (("qalign", "Q-ALIGN DT"), ("dt", "Decision Transformer")):
+        m = sweep["models"][kind]["metrics"]
+        row = rows[name]
+        assert row[4] == f"{m['in_range']['spearman']:.2f}" and row[5] == f"{m['in_range']['alignment_error']:.3f}"
+        missed = bars_missed(m)
+        assert row[8] == ("yes" if not missed else "no: " + ", ".join(missed)) and row[9] == "rebuildable"
+    (checkpoints_root() / "stale.json").write_text(json.dumps({"hopper/medium/dt/model": "made before fingerprints"}))
+    Run("hopper", "medium").sweep_path.unlink()
+    rows = {r[2]: r for r in slider_table() if r[:2] == ["hopper", "medium"]}
+    assert rows["Decision Transformer"][9].startswith("stale") and rows["Q-ALIGN DT"][9] == "rebuildable"
+    assert all(r[4] == "-" and r[8].startswith("no shipped sweep") for r in rows.values())

@@ -4,6 +4,7 @@ import pytest
 from core.metrics import (
     alignment_error,
     alignment_report,
+    bars_missed,
     monotonicity_violations,
     pearson,
     running_mean,
@@ -87,3 +88,19 @@ def test_alignment_report_in_range_and_best():
     assert rep["in_range"]["monotonicity_violations"] == 0 and rep["all"]["monotonicity_violations"] == 0
     assert rep["best_return"] == pytest.approx(300) and rep["best_score"] == pytest.approx(30)
     assert rep["all"]["slope"] < rep["in_range"]["slope"]  # saturates beyond the data
+
+
+def test_bars_missed_names_each_bar_a_sweep_misses():
+    targets = np.array([100.0, 200.0, 300.0])
+
+    def report(returns):
+        return alignment_report(targets, np.array(returns, float), 100, 300, None, (100, 300))
+
+    assert bars_missed(report([[100, 101], [199, 201], [300, 299]])) == []
+    flat = report([[200, 150], [210, 140], [190, 205]])
+    missed = bars_missed(flat)
+    assert [m.rsplit(" ", 3)[0] for m in missed] == ["Spearman", "alignment error", "spread"], missed
+    # a value just past a bar is not rounded onto it, and a measure that could not be computed counts as missed
+    near = {"in_range": {"spearman": 0.9496, "alignment_error": 0.1004}, "spread_ratio": float("nan")}
+    assert bars_missed(near) == ["Spearman 0.9496 < 0.95", "alignment error 0.1004 > 0.10", "spread not measured"]
+    assert bars_missed({"in_range": {"spearman": 0.95, "alignment_error": 0.1}, "spread_ratio": 0.8}) == []
