@@ -14,10 +14,18 @@ def _shown(value) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _bounds(lo: float, hi: float) -> str:
+    """The bounds in words, for a message: ' between 0 and 5', ' of at least 0' (no upper bound), ' of at most 5',
+    or '' (no bounds)."""
+    if math.isinf(hi):
+        return "" if math.isinf(lo) else f" of at least {lo:g}"
+    return f" of at most {hi:g}" if math.isinf(lo) else f" between {lo:g} and {hi:g}"
+
+
 def number(value, name: str, lo: float, hi: float, whole: bool = False) -> float:
     """A finite number in [lo, hi] (a whole one if ``whole``)."""
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise gr.Error(f"{name} is empty: enter a number between {lo:g} and {hi:g}.")
+        raise gr.Error(f"{name} is empty: enter a number{_bounds(lo, hi)}.")
     if isinstance(value, bool):
         raise gr.Error(f"{name} must be a number, got {_shown(value)}.")
     try:

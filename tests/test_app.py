@@ -161,3 +161,18 @@ def test_status_tab_says_where_the_slider_works(writable_models):
     rows = {r[2]: r for r in slider_table() if r[:2] == ["hopper", "medium"]}
     assert rows["Decision Transformer"][9].startswith("stale") and rows["Q-ALIGN DT"][9] == "rebuildable"
     assert all(r[4] == "-" and r[8].startswith("no shipped sweep") for r in rows.values())
+
+
+def test_an_empty_number_is_asked_for_within_the_bounds_there_are():
+    """No "between 0 and inf": a field with no upper bound (the live target before an episode sets it) says so."""
+    import math
+
+    import gradio as gr
+    import pytest
+
+    from app.validate import number
+
+    for hi, words in ((5.0, "between 0 and 5"), (math.inf, "of at least 0")):
+        with pytest.raises(gr.Error, match=f"Target is empty: enter a number {words}\\."):
+            number("", "Target", 0.0, hi)
+    assert number(" 7 ", "Target", 0.0, math.inf) == 7.0
