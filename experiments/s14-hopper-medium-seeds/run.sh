@@ -6,12 +6,7 @@
 set -e
 T=hopper; D=medium
 EXP=${QDT_EXP:-/work/exp}/hopper-medium-seeds
-cd "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)"
-[ -n "$VIRTUAL_ENV" ] || . .venv/bin/activate
-export OMP_NUM_THREADS=1 MUJOCO_GL=egl
-mkdir -p $EXP/logs
-L=$EXP/logs
-E10="--n-targets 10 --high-factor 1.2 --episodes 5 --no-png"
+. "$(dirname "$0")/../lib.sh"
 if [ "$1" = stale ]; then
   S=$2
   for E in 300000 100000; do
@@ -20,10 +15,8 @@ if [ "$1" = stale ]; then
   done
   exit 0
 fi
-export QDT_RUNS=$EXP/runs QDT_CHECKPOINTS=$EXP/ckpt
-mkdir -p $QDT_CHECKPOINTS; ln -sfn "$PWD/checkpoints/behavior" $QDT_CHECKPOINTS/behavior
+own_runs
 R=$QDT_RUNS/$T/$D
-has_quality() { python -c "import json, sys; sys.exit('quality' not in json.load(open('$R/s0/critic/critic.json')))" 2>/dev/null; }
 if [ "$1" = critic ]; then
   [ -f $R/s0/critic/critic.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed 0 --stage critic --cfg.critic-steps 50000 > $L/critic.log 2>&1
   has_quality || nice -n 5 python -m core.critic_quality --task $T --dataset $D > $L/quality.log 2>&1
