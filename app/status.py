@@ -10,9 +10,10 @@ import numpy as np
 
 from app import catalog
 from core.envs import TASKS
-from core.metrics import BAR_LABELS, CONTROL_BARS, bars_missed, spread_ratio
+from core.metrics import BAR_LABELS, CONTROL_BARS, bars_missed, beside_bar, spread_ratio
 from core.store.layout import levels_path
 
+BARS = {name: bar for name, bar, _ in CONTROL_BARS}
 SLIDER_HEADERS = [
     "task",
     "dataset",
@@ -71,9 +72,9 @@ def slider_table() -> list[list]:
                 rows.append(
                     [
                         *head,
-                        _num(inside.get("spearman")),
-                        _num(inside.get("alignment_error"), ".3f"),
-                        _num(m.get("spread_ratio")),
+                        _num(inside.get("spearman"), BARS["spearman"]),
+                        _num(inside.get("alignment_error"), BARS["alignment_error"], digits=3),
+                        _num(m.get("spread_ratio"), BARS["spread_ratio"]),
                         f"{m['best_return']:,.0f}",
                         "yes" if not missed else "no: " + ", ".join(missed),
                         data,
@@ -88,8 +89,9 @@ def _spread(targets: list[float], metrics: dict, stats: dict) -> float | None:
     return spread_ratio(np.asarray(targets), np.asarray(metrics["per_target_mean"]), stats["p5"], stats["p95"])
 
 
-def _num(v, fmt: str = ".2f") -> str:
-    return "-" if v is None or v != v else format(v, fmt)
+def _num(v, bar: float, digits: int = 2) -> str:
+    """``digits`` decimals, more where those would read as the bar itself (a Spearman of 0.9453 is not 0.95)."""
+    return "-" if v is None or v != v else beside_bar(v, bar, digits)
 
 
 def slider_markdown() -> str:

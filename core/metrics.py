@@ -158,7 +158,7 @@ def alignment_report(
 
 
 CONTROL_BARS = (("spearman", 0.95, True), ("alignment_error", 0.10, False), ("spread_ratio", 0.8, True))
-"""What "the slider works" means here (issue 13's bars, fixed before any model was trained): over the requests
+"""What "the slider works" means here (the bars of issue 13's "done when"): over the requests
 inside the data's return range, Spearman of requested vs achieved return >= 0.95 and alignment error <= 0.10 of the
 data's range; achieved 5th-to-95th-percentile move >= 0.8 of the requested one. (name, bar, higher is better)."""
 
@@ -175,13 +175,14 @@ def bars_missed(report: dict) -> list[str]:
         if v is None or not np.isfinite(v):
             missed.append(f"{BAR_LABELS[name]} not measured")
         elif (v < bar) if higher else (v > bar):
-            missed.append(f"{BAR_LABELS[name]} {_beside(v, bar)} {'<' if higher else '>'} {bar:.2f}")
+            missed.append(f"{BAR_LABELS[name]} {beside_bar(v, bar)} {'<' if higher else '>'} {bar:.2f}")
     return missed
 
 
-def _beside(v: float, bar: float) -> str:
-    """v to two decimals, or to as many as it takes not to read as the bar itself (0.9496 -> 0.9496, not 0.95)."""
-    for digits in range(2, 7):
-        if round(v, digits) != round(bar, digits):
-            return f"{v:.{digits}f}"
+def beside_bar(v: float, bar: float, digits: int = 2) -> str:
+    """v to ``digits`` decimals, or to as many more as it takes not to read as the bar itself (0.9496 -> 0.9496, not
+    0.95)."""
+    for n in range(digits, 7):
+        if round(v, n) != round(bar, n):
+            return f"{v:.{n}f}"
     return f"{v:.6g}"

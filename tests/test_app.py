@@ -144,7 +144,7 @@ def test_status_tab_says_where_the_slider_works(writable_models):
     """One row per shown model, read off its shipped sweep: the in-range numbers, "yes" exactly when no bar is
     missed (else the missed bars), rebuildable or stale; a pair without a sweep says so instead of numbers."""
     from app.status import slider_table
-    from core.metrics import bars_missed
+    from core.metrics import bars_missed, beside_bar
     from core.store.layout import Run, checkpoints_root
 
     sweep = json.loads(Run("hopper", "medium").sweep_path.read_text())
@@ -153,7 +153,8 @@ def test_status_tab_says_where_the_slider_works(writable_models):
     for kind, name in (("qalign", "Q-ALIGN DT"), ("dt", "Decision Transformer")):
         m = sweep["models"][kind]["metrics"]
         row = rows[name]
-        assert row[4] == f"{m['in_range']['spearman']:.2f}" and row[5] == f"{m['in_range']['alignment_error']:.3f}"
+        assert row[4] == beside_bar(m["in_range"]["spearman"], 0.95)
+        assert row[5] == beside_bar(m["in_range"]["alignment_error"], 0.10, digits=3)
         missed = bars_missed(m)
         assert row[8] == ("yes" if not missed else "no: " + ", ".join(missed)) and row[9] == "rebuildable"
     (checkpoints_root() / "stale.json").write_text(json.dumps({"hopper/medium/dt/model": "made before fingerprints"}))

@@ -5,6 +5,7 @@ from core.metrics import (
     alignment_error,
     alignment_report,
     bars_missed,
+    beside_bar,
     monotonicity_violations,
     pearson,
     running_mean,
@@ -104,3 +105,5 @@ def test_bars_missed_names_each_bar_a_sweep_misses():
     near = {"in_range": {"spearman": 0.9496, "alignment_error": 0.1004}, "spread_ratio": float("nan")}
     assert bars_missed(near) == ["Spearman 0.9496 < 0.95", "alignment error 0.1004 > 0.10", "spread not measured"]
     assert bars_missed({"in_range": {"spearman": 0.95, "alignment_error": 0.1}, "spread_ratio": 0.8}) == []
+    assert beside_bar(0.9453, 0.95) == "0.945" and beside_bar(0.9612, 0.95) == "0.96"
+    assert beside_bar(0.0371, 0.10, digits=3) == "0.037" and beside_bar(0.10004, 0.10, digits=3) == "0.10004"
