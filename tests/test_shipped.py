@@ -74,10 +74,12 @@ def test_every_shipped_models_data_can_be_rebuilt_or_is_marked_stale(monkeypatch
 def test_readme_says_where_the_slider_works_as_the_status_tab_does(monkeypatch):
     """README's "Where the slider works" rows are the Status tab's for the shipped models: shipping, replacing or
     re-sweeping a pair without updating the README fails here."""
-    from app.status import slider_table
+    from app.status import slider_markdown
+
+    def rows(text: str) -> list[str]:
+        return [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| task")]
 
     monkeypatch.setenv("QDT_CHECKPOINTS", str(SHIPPED))
     readme = (REPO_ROOT / "README.md").read_text()
     section = readme.split("### Where the slider works", 1)[1].split("\n\n", 3)[2]  # the table, after two paragraphs
-    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| task")]
-    assert rows == ["| " + " | ".join(str(c) for c in row) + " |" for row in slider_table()]
+    assert len(rows(section)) >= 20 and rows(section) == rows(slider_markdown())
