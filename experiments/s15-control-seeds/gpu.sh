@@ -1,0 +1,57 @@
+#!/bin/bash
+# The device half of s15-control-seeds (one call on a GPU machine, from the repository root, wheels in .whl/, the
+# seed-0 critics trained on the CPU carried in .s15/runs/<task>/control/s0/critic/): rebuild both `control`
+# datasets, train DT seeds 3-5 per task, then Q-ALIGN DT from each DT's step-12,000 state; pack models and logs
+# into $OUT before the deadline.
+# usage: bash experiments/s15-control-seeds/gpu.sh [CONFIG DEVICE DEADLINE_S]   (defaults: mid cuda 480)
+CFG=${1:-mid}; DEV=${2:-cuda}; DEADLINE=${3:-480}
+T0=$(date +%s)
+OUT=${OUT:-/tmp/s15-out}; mkdir -p "$OUT"
+W=${S15_WORK:-$PWD/.s15}; mkdir -p "$W/logs"
+if [ -d .whl ] && ! python3 -c "import mujoco, tyro, minari" 2>/dev/null; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+  export PYTHONPATH=/tmp/site
+fi
+export OMP_NUM_THREADS=1 QDT_RUNS=$W/runs QDT_CHECKPOINTS=$W/ckpt MINARI_DATASETS_PATH=$W/data PYTHONUNBUFFERED=1
+mkdir -p "$QDT_CHECKPOINTS"; ln -sfn "$PWD/checkpoints/behavior" "$QDT_CHECKPOINTS/behavior"
+L=$W/logs
+declare -A ETA=([hopper]=1 [walker2d]=5)
+SEEDS=${S15_SEEDS:-3 4 5}
+t() { echo "[$(( $(date +%s) - T0 )) s] $*"; }
+( sleep "$DEADLINE"; t "deadline: stopping the jobs"; pkill -f "core.train" ) &
+WATCH=$!
+python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
+nvidia-smi --query-gpu=name,memory.used --format=csv,noheader 2>/dev/null
+task() {  # one task's chain: data, the DTs side by side, Q-ALIGN DT per seed once its DT's step-12,000 state exists
+  local T=$1 C=$W/runs/$1/control/s0/critic/critic.json
+  [ -d $MINARI_DATASETS_PATH/qalign/$T/control-v0 ] ||
+    python3 -m core.data.collect --task $T --quality control > $L/collect-$T.log 2>&1 || { t "$T collect failed"; return; }
+  t "$T data fingerprint $(python3 -c "from core.data.dataset import load_offline_data as l; from core.data.fingerprint import fingerprint as f; print(f(l('$T', 'control'))['sha256'])" 2>&1 | tail -1)"
+  [ -f $C ] || { t "$T: no critic at $C"; return; }
+  for S in $SEEDS; do
+    python3 -m core.train --task $T --dataset control --seed $S --config $CFG --stage dt --device $DEV > $L/dt-$T-s$S.log 2>&1 &
+  done
+  for S in $SEEDS; do
+    mkdir -p $QDT_RUNS/$T/control/s$S; ln -sfn ../s0/critic $QDT_RUNS/$T/control/s$S/critic
+    ( while [ ! -f $QDT_RUNS/$T/control/s$S/pretrain/state.json ]; do sleep 3; done
+      t "$T s$S pretrain state written"
+      python3 -m core.train --task $T --dataset control --seed $S --config $CFG --stage qalign --device $DEV \
+        --allow-weak-critic --cfg.eta-align ${ETA[$T]} > $L/qalign-$T-s$S.log 2>&1
+      t "$T s$S qalign done (rc $?)" ) &
+  done
+  wait
+  t "$T done"
+}
+task hopper & P1=$!
+task walker2d & P2=$!
+wait $P1 $P2
+kill $WATCH 2>/dev/null
+t "packing"
+for T in hopper walker2d; do
+  for f in $L/*-$T-*.log; do echo "$(basename $f): $(tail -c 300 $f | tr '\r' '\n' | grep -av '^$' | tail -1)"; done
+  (cd "$W" && tar czf "$OUT/models-$T.tgz" ckpt/$T 2>/dev/null)
+  (cd "$W" && tar czf "$OUT/pretrain-$T.tgz" runs/$T/control/s[1-9]*/pretrain 2>/dev/null)
+done
+(cd "$W" && tar czf "$OUT/logs.tgz" logs runs/*/control/s[1-9]*/*/metrics.jsonl 2>/dev/null)
+ls -la "$OUT"
+t "end"

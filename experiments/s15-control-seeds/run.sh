@@ -1,0 +1,25 @@
+#!/bin/bash
+# The CPU half of s15-control-seeds. Resumable.
+# usage: experiments/s15-control-seeds/run.sh critic T   (the seed-0 SARSA critic, `mid`, then its gate score)
+#        experiments/s15-control-seeds/run.sh eval T S E (one pair on the ablation protocol, evaluation seeds E+)
+#        experiments/s15-control-seeds/run.sh shown T E  (the shown pair on the same protocol)
+set -e
+D=control
+EXP=${QDT_EXP:-/work/exp}/s15-control-seeds
+. "$(dirname "$0")/../lib.sh"
+T=$2
+if [ "$1" = shown ]; then
+  O=$EXP/shown-$T-eval-$3
+  [ -f $O/report.json ] || nice -n 5 python -m core.evaluate --task $T --dataset $D --models dt,qalign $E10 --eval-seed $3 --out $O > $L/shown-$T-eval-$3.log 2>&1
+  exit 0
+fi
+own_runs
+R=$QDT_RUNS/$T/$D
+if [ "$1" = critic ]; then
+  [ -f $R/s0/critic/critic.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed 0 --config mid --stage critic > $L/critic-$T.log 2>&1
+  has_quality || nice -n 5 python -m core.critic_quality --task $T --dataset $D > $L/quality-$T.log 2>&1
+  exit 0
+fi
+S=$3; E=$4
+O=$EXP/$T-s$S-eval-$E
+[ -f $O/report.json ] || nice -n 5 python -m core.evaluate --task $T --dataset $D --seed $S --models dt,qalign $E10 --eval-seed $E --out $O > $L/eval-$T-s$S-$E.log 2>&1
