@@ -3,8 +3,8 @@
 # seed-0 critics trained on the CPU carried in .s15/runs/<task>/control/s0/critic/): rebuild both `control`
 # datasets, train DT seeds 3-5 per task, then Q-ALIGN DT from each DT's step-12,000 state; pack models and logs
 # into $OUT before the deadline.
-# usage: bash experiments/s15-control-seeds/gpu.sh [CONFIG DEVICE DEADLINE_S]   (defaults: mid cuda 480)
-CFG=${1:-mid}; DEV=${2:-cuda}; DEADLINE=${3:-480}
+# usage: bash experiments/s15-control-seeds/gpu.sh [CONFIG DEVICE DEADLINE_S]   (defaults: mid cuda 470)
+CFG=${1:-mid}; DEV=${2:-cuda}; DEADLINE=${3:-470}
 T0=$(date +%s)
 OUT=${OUT:-/tmp/s15-out}; mkdir -p "$OUT"
 W=${S15_WORK:-$PWD/.s15}; mkdir -p "$W/logs"
@@ -15,7 +15,7 @@ fi
 export OMP_NUM_THREADS=1 QDT_RUNS=$W/runs QDT_CHECKPOINTS=$W/ckpt MINARI_DATASETS_PATH=$W/data PYTHONUNBUFFERED=1
 mkdir -p "$QDT_CHECKPOINTS"; ln -sfn "$PWD/checkpoints/behavior" "$QDT_CHECKPOINTS/behavior"
 L=$W/logs
-declare -A ETA=([hopper]=1 [walker2d]=5)
+declare -A ETA=([hopper]=1 [walker2d]=5) ALT=([hopper]=5 [walker2d]=1)  # the recipe's eta, and the other one
 SEEDS=${S15_SEEDS:-3 4 5}
 t() { echo "[$(( $(date +%s) - T0 )) s] $*"; }
 ( sleep "$DEADLINE"; t "deadline: stopping the jobs"; pkill -f "core.train" ) &
@@ -37,7 +37,13 @@ task() {  # one task's chain: data, the DTs side by side, Q-ALIGN DT per seed on
       t "$T s$S pretrain state written"
       python3 -m core.train --task $T --dataset control --seed $S --config $CFG --stage qalign --device $DEV \
         --allow-weak-critic --cfg.eta-align ${ETA[$T]} > $L/qalign-$T-s$S.log 2>&1
-      t "$T s$S qalign done (rc $?)" ) &
+      t "$T s$S qalign done (rc $?)"
+      # bonus, killed by the deadline if late: the other eta from the same state and critic, in its own folders
+      A=$W/alt/runs/$T/control/s$S; mkdir -p $A $W/alt/ckpt; ln -sfn "$PWD/checkpoints/behavior" $W/alt/ckpt/behavior
+      ln -sfn $W/runs/$T/control/s0/critic $A/critic; ln -sfn $W/runs/$T/control/s$S/pretrain $A/pretrain
+      QDT_RUNS=$W/alt/runs QDT_CHECKPOINTS=$W/alt/ckpt python3 -m core.train --task $T --dataset control --seed $S \
+        --config $CFG --stage qalign --device $DEV --allow-weak-critic --cfg.eta-align ${ALT[$T]} > $L/alt-$T-s$S.log 2>&1
+      t "$T s$S qalign eta ${ALT[$T]} done (rc $?)" ) &
   done
   wait
   t "$T done"
@@ -49,7 +55,7 @@ kill $WATCH 2>/dev/null
 t "packing"
 for T in hopper walker2d; do
   for f in $L/*-$T-*.log; do echo "$(basename $f): $(tail -c 300 $f | tr '\r' '\n' | grep -av '^$' | tail -1)"; done
-  (cd "$W" && tar czf "$OUT/models-$T.tgz" ckpt/$T 2>/dev/null)
+  (cd "$W" && tar czf "$OUT/models-$T.tgz" ckpt/$T alt/ckpt/$T 2>/dev/null)
   (cd "$W" && tar czf "$OUT/pretrain-$T.tgz" runs/$T/control/s[1-9]*/pretrain 2>/dev/null)
 done
 (cd "$W" && tar czf "$OUT/logs.tgz" logs runs/*/control/s[1-9]*/*/metrics.jsonl 2>/dev/null)

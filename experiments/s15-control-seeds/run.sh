@@ -2,6 +2,7 @@
 # The CPU half of s15-control-seeds. Resumable.
 # usage: experiments/s15-control-seeds/run.sh critic T   (the seed-0 SARSA critic, `mid`, then its gate score)
 #        experiments/s15-control-seeds/run.sh eval T S E (one pair on the ablation protocol, evaluation seeds E+)
+#        experiments/s15-control-seeds/run.sh alt T S E  (the other-eta Q-ALIGN DT of seed S, alt/)
 #        experiments/s15-control-seeds/run.sh shown T E  (the shown pair on the same protocol)
 set -e
 D=control
@@ -14,6 +15,11 @@ if [ "$1" = shown ]; then
   exit 0
 fi
 own_runs
+if [ "$1" = alt ]; then
+  export QDT_CHECKPOINTS=$EXP/alt/ckpt; O=$EXP/alt-$T-s$3-eval-$4
+  [ -f $O/report.json ] || nice -n 5 python -m core.evaluate --task $T --dataset $D --seed $3 --models qalign $E10 --eval-seed $4 --out $O > $L/alt-$T-s$3-$4.log 2>&1
+  exit 0
+fi
 R=$QDT_RUNS/$T/$D
 if [ "$1" = critic ]; then
   [ -f $R/s0/critic/critic.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed 0 --config mid --stage critic > $L/critic-$T.log 2>&1
