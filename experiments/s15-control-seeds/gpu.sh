@@ -18,7 +18,20 @@ L=$W/logs
 declare -A ETA=([hopper]=1 [walker2d]=5) ALT=([hopper]=5 [walker2d]=1)  # the recipe's eta, and the other one
 SEEDS=${S15_SEEDS:-3 4 5}
 t() { echo "[$(( $(date +%s) - T0 )) s] $*"; }
-( sleep "$DEADLINE"; t "deadline: stopping the jobs"; pkill -f "core.train" ) &
+pack() {  # everything that came back is what $OUT holds when the call ends: pack once, from the watchdog or the end
+  mkdir "$W/packed" 2>/dev/null || return 0
+  t "packing"
+  for T in hopper walker2d; do
+    for f in $L/*-$T-*.log; do echo "$(basename $f): $(tail -c 300 $f | tr '\r' '\n' | grep -av '^$' | tail -1)"; done
+    (cd "$W" && tar czf "$OUT/models-$T.tgz" ckpt/$T alt/ckpt/$T 2>/dev/null)
+    (cd "$W" && tar czf "$OUT/pretrain-$T.tgz" runs/$T/control/s[1-9]*/pretrain 2>/dev/null)
+  done
+  (cd "$W" && tar czf "$OUT/logs.tgz" logs runs/*/control/s[1-9]*/*/metrics.jsonl 2>/dev/null)
+  ls -la "$OUT"
+}
+rm -rf "$W/stop" "$W/packed"
+# At the deadline: no new job starts, the running ones stop (their last saved state stays), and what exists is packed.
+( sleep "$DEADLINE"; touch "$W/stop"; t "deadline: stopping the jobs"; pkill -f "core.train"; sleep 3; pack ) &
 WATCH=$!
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 nvidia-smi --query-gpu=name,memory.used --format=csv,noheader 2>/dev/null
@@ -33,12 +46,13 @@ task() {  # one task's chain: data, the DTs side by side, Q-ALIGN DT per seed on
   done
   for S in $SEEDS; do
     mkdir -p $QDT_RUNS/$T/control/s$S; ln -sfn ../s0/critic $QDT_RUNS/$T/control/s$S/critic
-    ( while [ ! -f $QDT_RUNS/$T/control/s$S/pretrain/state.json ]; do sleep 3; done
+    ( while [ ! -f $QDT_RUNS/$T/control/s$S/pretrain/state.json ]; do [ -f "$W/stop" ] && exit 0; sleep 3; done
       t "$T s$S pretrain state written"
       python3 -m core.train --task $T --dataset control --seed $S --config $CFG --stage qalign --device $DEV \
         --allow-weak-critic --cfg.eta-align ${ETA[$T]} > $L/qalign-$T-s$S.log 2>&1
       t "$T s$S qalign done (rc $?)"
       # bonus, killed by the deadline if late: the other eta from the same state and critic, in its own folders
+      [ -f "$W/stop" ] && exit 0
       A=$W/alt/runs/$T/control/s$S; mkdir -p $A $W/alt/ckpt; ln -sfn "$PWD/checkpoints/behavior" $W/alt/ckpt/behavior
       ln -sfn $W/runs/$T/control/s0/critic $A/critic; ln -sfn $W/runs/$T/control/s$S/pretrain $A/pretrain
       QDT_RUNS=$W/alt/runs QDT_CHECKPOINTS=$W/alt/ckpt python3 -m core.train --task $T --dataset control --seed $S \
@@ -52,12 +66,5 @@ task hopper & P1=$!
 task walker2d & P2=$!
 wait $P1 $P2
 kill $WATCH 2>/dev/null
-t "packing"
-for T in hopper walker2d; do
-  for f in $L/*-$T-*.log; do echo "$(basename $f): $(tail -c 300 $f | tr '\r' '\n' | grep -av '^$' | tail -1)"; done
-  (cd "$W" && tar czf "$OUT/models-$T.tgz" ckpt/$T alt/ckpt/$T 2>/dev/null)
-  (cd "$W" && tar czf "$OUT/pretrain-$T.tgz" runs/$T/control/s[1-9]*/pretrain 2>/dev/null)
-done
-(cd "$W" && tar czf "$OUT/logs.tgz" logs runs/*/control/s[1-9]*/*/metrics.jsonl 2>/dev/null)
-ls -la "$OUT"
+pack
 t "end"
