@@ -29,9 +29,9 @@ pack() {  # everything that came back is what $OUT holds when the call ends: pac
   (cd "$W" && tar czf "$OUT/logs.tgz" logs runs/*/control/s[1-9]*/*/metrics.jsonl 2>/dev/null)
   ls -la "$OUT"
 }
-rm -rf "$W/stop" "$W/packed"
+rm -rf "$W/stop" "$W/packed" "$W/pids"
 # At the deadline: no new job starts, the running ones stop (their last saved state stays), and what exists is packed.
-( sleep "$DEADLINE"; touch "$W/stop"; t "deadline: stopping the jobs"; pkill -f "core.train"; sleep 3; pack ) &
+( sleep "$DEADLINE"; touch "$W/stop"; t "deadline: stopping the jobs"; xargs -r kill < "$W/pids" 2>/dev/null; sleep 3; pack ) &
 WATCH=$!
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 nvidia-smi --query-gpu=name,memory.used --format=csv,noheader 2>/dev/null
@@ -43,20 +43,23 @@ task() {  # one task's chain: data, the DTs side by side, Q-ALIGN DT per seed on
   [ -f $C ] || { t "$T: no critic at $C"; return; }
   for S in $SEEDS; do
     python3 -m core.train --task $T --dataset control --seed $S --config $CFG --stage dt --device $DEV > $L/dt-$T-s$S.log 2>&1 &
+    echo $! >> "$W/pids"
   done
   for S in $SEEDS; do
     mkdir -p $QDT_RUNS/$T/control/s$S; ln -sfn ../s0/critic $QDT_RUNS/$T/control/s$S/critic
     ( while [ ! -f $QDT_RUNS/$T/control/s$S/pretrain/state.json ]; do [ -f "$W/stop" ] && exit 0; sleep 3; done
       t "$T s$S pretrain state written"
       python3 -m core.train --task $T --dataset control --seed $S --config $CFG --stage qalign --device $DEV \
-        --allow-weak-critic --cfg.eta-align ${ETA[$T]} > $L/qalign-$T-s$S.log 2>&1
+        --allow-weak-critic --cfg.eta-align ${ETA[$T]} > $L/qalign-$T-s$S.log 2>&1 &
+      echo $! >> "$W/pids"; wait $!
       t "$T s$S qalign done (rc $?)"
       # bonus, killed by the deadline if late: the other eta from the same state and critic, in its own folders
       [ -f "$W/stop" ] && exit 0
       A=$W/alt/runs/$T/control/s$S; mkdir -p $A $W/alt/ckpt; ln -sfn "$PWD/checkpoints/behavior" $W/alt/ckpt/behavior
       ln -sfn $W/runs/$T/control/s0/critic $A/critic; ln -sfn $W/runs/$T/control/s$S/pretrain $A/pretrain
       QDT_RUNS=$W/alt/runs QDT_CHECKPOINTS=$W/alt/ckpt python3 -m core.train --task $T --dataset control --seed $S \
-        --config $CFG --stage qalign --device $DEV --allow-weak-critic --cfg.eta-align ${ALT[$T]} > $L/alt-$T-s$S.log 2>&1
+        --config $CFG --stage qalign --device $DEV --allow-weak-critic --cfg.eta-align ${ALT[$T]} > $L/alt-$T-s$S.log 2>&1 &
+      echo $! >> "$W/pids"; wait $!
       t "$T s$S qalign eta ${ALT[$T]} done (rc $?)" ) &
   done
   wait
