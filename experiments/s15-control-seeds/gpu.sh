@@ -15,7 +15,8 @@ fi
 export OMP_NUM_THREADS=1 QDT_RUNS=$W/runs QDT_CHECKPOINTS=$W/ckpt MINARI_DATASETS_PATH=$W/data PYTHONUNBUFFERED=1
 mkdir -p "$QDT_CHECKPOINTS"; ln -sfn "$PWD/checkpoints/behavior" "$QDT_CHECKPOINTS/behavior"
 L=$W/logs
-declare -A ETA=([hopper]=1 [walker2d]=5) ALT=([hopper]=5 [walker2d]=1)  # the recipe's eta, and the other one
+. "$(dirname "$0")/recipe.sh"
+declare -A ALT=([hopper]=5 [walker2d]=1)  # the other eta, for the bonus runs
 SEEDS=${S15_SEEDS:-3 4 5}
 t() { echo "[$(( $(date +%s) - T0 )) s] $*"; }
 pack() {  # everything that came back is what $OUT holds when the call ends: pack once, from the watchdog or the end

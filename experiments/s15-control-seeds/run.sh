@@ -3,11 +3,11 @@
 # usage: experiments/s15-control-seeds/run.sh critic T   (the seed-0 SARSA critic, `mid`, then its gate score)
 #        experiments/s15-control-seeds/run.sh pair T S   (DT and Q-ALIGN DT of seed S on this CPU, then both seed sets)
 #        experiments/s15-control-seeds/run.sh eval T S E (one pair on the ablation protocol, evaluation seeds E+)
-#        experiments/s15-control-seeds/run.sh alt T S E  (the other-eta Q-ALIGN DT of seed S, alt/)
 #        experiments/s15-control-seeds/run.sh shown T E  (the shown pair on the same protocol)
 set -e
 D=control
 EXP=${QDT_EXP:-/work/exp}/s15-control-seeds
+. "$(dirname "$0")/recipe.sh"
 . "$(dirname "$0")/../lib.sh"
 T=$2
 if [ "$1" = shown ]; then
@@ -16,11 +16,6 @@ if [ "$1" = shown ]; then
   exit 0
 fi
 own_runs
-if [ "$1" = alt ]; then
-  export QDT_CHECKPOINTS=$EXP/alt/ckpt; O=$EXP/alt-$T-s$3-eval-$4
-  [ -f $O/report.json ] || nice -n 5 python -m core.evaluate --task $T --dataset $D --seed $3 --models qalign $E10 --eval-seed $4 --out $O > $L/alt-$T-s$3-$4.log 2>&1
-  exit 0
-fi
 R=$QDT_RUNS/$T/$D
 if [ "$1" = critic ]; then
   [ -f $R/s0/critic/critic.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed 0 --config mid --stage critic > $L/critic-$T.log 2>&1
@@ -29,7 +24,6 @@ if [ "$1" = critic ]; then
 fi
 S=$3; E=$4
 if [ "$1" = pair ]; then
-  declare -A ETA=([hopper]=1 [walker2d]=5)
   [ -f $QDT_CHECKPOINTS/$T/$D/dt/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage dt > $L/dt-$T-s$S.log 2>&1
   mkdir -p $R/s$S; [ -e $R/s$S/critic ] || ln -s ../s0/critic $R/s$S/critic
   [ -f $QDT_CHECKPOINTS/$T/$D/qalign/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage qalign --allow-weak-critic --cfg.eta-align ${ETA[$T]} > $L/qalign-$T-s$S.log 2>&1
