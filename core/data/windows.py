@@ -162,3 +162,29 @@ class TransitionSampler:
             boot.float(),
             self.gamma ** m.float(),
         )
+
+
+class PairSampler:
+    """Uniform batches of branch pairs (``core.branches.load_pairs``), observations normalised as the critic sees
+    them (the dataset's ``obs_mean`` / ``obs_std``)."""
+
+    def __init__(
+        self,
+        pairs: dict[str, torch.Tensor],
+        obs_mean: np.ndarray,
+        obs_std: np.ndarray,
+        generator: torch.Generator,
+        device,
+    ):
+        mean, std = (torch.as_tensor(x, dtype=torch.float32) for x in (obs_mean, obs_std))
+        self.states = ((pairs["obs"] - mean) / std).to(device)  # (N, obs_dim)
+        self.a1, self.a2 = pairs["a1"].to(device), pairs["a2"].to(device)  # (N, act_dim)
+        self.gap = (pairs["g1"] - pairs["g2"]).to(device)  # (N,) what a1 earned over a2
+        self.gen = generator
+
+    def __len__(self) -> int:
+        return len(self.gap)
+
+    def sample(self, batch_size: int) -> tuple[torch.Tensor, ...]:
+        i = torch.randint(len(self.gap), (batch_size,), generator=self.gen, device=self.gap.device)
+        return self.states[i], self.a1[i], self.a2[i], self.gap[i]

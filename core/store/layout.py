@@ -10,6 +10,7 @@ become a second folder.
     checkpoints/<task>/<dataset>/<kind>/model[-s<seed>].{json,safetensors}   (``model``: the pair the dashboard shows)
     checkpoints/<task>/<dataset>/sweep[-s<seed>].json
     runs/<task>/<dataset>/s<seed>/{critic,pretrain,dt,qalign}/   (resumable state, metrics.jsonl)
+    runs/<task>/<dataset>/branches/chunk-*.safetensors, pairs.json   (``core.branches``)
     results/<task>/<dataset>[/s<seed>]/report.json, alignment.html, ...
 """
 
@@ -105,6 +106,12 @@ def behavior_run_dir(task: str, family: str = "snapshots") -> Path:
     """SB3 training state of the behaviour run (resumable; never committed); the pace run beside it."""
     _check_task(task)
     return runs_root() / BEHAVIOR / task / ("" if family == "snapshots" else family)
+
+
+def branches_dir(task: str, dataset: str) -> Path:
+    """Paired branch rollouts of one dataset (``core.branches``), which a critic can train on; never committed."""
+    _check_task(task)
+    return runs_root() / task / dataset.replace("/", "_") / "branches"
 
 
 # ---------------------------------------------------------------- trained models

@@ -56,6 +56,12 @@ class TrainConfig:
     critic_nstep: int = 1
     """Rewards summed before the critic's target bootstraps: 1 = the paper's one-step SARSA; n > 1 carries the
     data's returns back n steps per update (n-step SARSA, the data's own actions), with more variance."""
+    critic_pair_weight: float = 0.0
+    """Weight of the paired-branch loss: Q(s, a1) - Q(s, a2) regressed on what the two actions went on to earn in
+    the simulator (``core.branches``, which must have run for the dataset). 0 = the paper's critic, data only;
+    above 0 the loss joins the critic's updates in pre-training and in the alignment stage."""
+    critic_pair_batch: int = 256
+    """Branch pairs per critic step (with ``critic_pair_weight`` > 0)."""
     critic_batch_size: int = 512
     """Transitions per critic step."""
     critic_lr: float = 3e-4
@@ -119,6 +125,8 @@ class TrainConfig:
             ("critic-holdout-every", self.critic_holdout_every, self.critic_holdout_every >= 0, ">= 0"),
             ("critic-expectile", self.critic_expectile, 0 < self.critic_expectile < 1, "in (0, 1)"),
             ("critic-nstep", self.critic_nstep, self.critic_nstep >= 1, ">= 1"),
+            ("critic-pair-weight", self.critic_pair_weight, self.critic_pair_weight >= 0, ">= 0"),
+            ("critic-pair-batch", self.critic_pair_batch, self.critic_pair_batch >= 1, ">= 1"),
             ("ema-decay", self.ema_decay, 0 <= self.ema_decay < 1, "in [0, 1)"),
             ("gamma", self.gamma, 0 < self.gamma <= 1, "in (0, 1]"),
             ("tau", self.tau, 0 < self.tau <= 1, "in (0, 1]"),

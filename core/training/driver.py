@@ -24,7 +24,7 @@ import torch
 
 from core.checks import refuse
 from core.data.dataset import OfflineData, holdout_ids, load_offline_data, without
-from core.data.windows import FlatData, TransitionSampler, WindowSampler
+from core.data.windows import FlatData, PairSampler, TransitionSampler, WindowSampler
 from core.envs import get_task
 from core.seeding import set_seed
 from core.store import checkpoint as ckpt
@@ -121,6 +121,16 @@ def drive(
     return TrainResult(stage.name, step, log.last, stage.ship(step, log.last), log.path)
 
 
+def pair_sampler(data: OfflineData, run: Run, cfg: TrainConfig, gen, dist: Dist) -> PairSampler | None:
+    """The dataset's branch pairs (``core.branches``) when the critic trains on them, else None."""
+    if cfg.critic_pair_weight == 0:
+        return None
+    from core.branches import load_pairs  # the simulator's side: only when asked for
+
+    pairs = load_pairs(data, run.dataset, cfg.critic_holdout_every)
+    return PairSampler(pairs, data.obs_mean, data.obs_std, gen, dist.device)
+
+
 def critic_stage(data: OfflineData, run: Run, cfg: TrainConfig, gen, dist: Dist) -> Stage:
     """SARSA pre-training of the twin critic on all but the held-out episodes (the quality gate scores it on
     those); ships ``runs/.../critic/critic`` for Q-ALIGN DT."""
@@ -130,15 +140,17 @@ def critic_stage(data: OfflineData, run: Run, cfg: TrainConfig, gen, dist: Dist)
     cs = CriticState(cfg, data.obs_dim, data.act_dim, dist=dist)
     per_rank_dropout(run.seed, dist)
     sampler = TransitionSampler(flat, gen, cfg.critic_nstep, cfg.gamma)
+    pairs = pair_sampler(data, run, cfg, gen, dist)
 
     def ship(step: int, metrics: dict) -> Path:
-        meta = critic_meta(data, cfg, step, metrics)
+        meta = critic_meta(data, cfg, step, metrics, pairs=len(pairs) if pairs else 0)
         write = lambda ranks: ckpt.save_critic(run.critic_path, cs.critic, meta | ranks)  # noqa: E731
         finish(dist, "critic", (cs.critic, cs.target), write)
         return run.critic_path
 
     modules, optim = {"critic": cs.critic, "target": cs.target}, {"critic": cs.opt}
-    return Stage("critic", cfg.critic_steps, modules, optim, lambda _s: critic_update(cs, sampler, cfg), ship)
+    update = lambda _s: critic_update(cs, sampler, cfg, pairs)  # noqa: E731
+    return Stage("critic", cfg.critic_steps, modules, optim, update, ship)
 
 
 def actor_stage(
@@ -161,7 +173,7 @@ def actor_stage(
             meta = model_meta(kind, data, run, cfg, step, metrics, critic)
             ckpt.save_model(path, shipped, meta | ranks)
             if kind == "qalign":  # the critic it aligned with, as it ended: the dashboard's critic view
-                own = critic_meta(data, cfg, step, metrics, meta["data_fingerprint"])
+                own = critic_meta(data, cfg, step, metrics, meta["data_fingerprint"], len(pairs) if pairs else 0)
                 ckpt.save_critic(
                     run.shipped_critic_path(kind), cs.critic, own | {"stage": "qalign", "pretrained": critic} | ranks
                 )
@@ -174,7 +186,8 @@ def actor_stage(
         update = lambda s: dt_update(st, sampler, s)  # noqa: E731
         return Stage("dt", cfg.total_actor_steps, modules, optim, update, ship, keep={cfg.pretrain_steps: "pretrain"})
     cs = CriticState(cfg, data.obs_dim, data.act_dim, ckpt.load_critic(run.critic_path)[0], dist)
-    qa = QAlign(st, cs, cfg, data.task, data.return_stats["max"], get_task(data.task).rtg_scale)
+    pairs = pair_sampler(data, run, cfg, gen, dist)
+    qa = QAlign(st, cs, cfg, data.task, data.return_stats["max"], get_task(data.task).rtg_scale, pairs)
 
     def restore(meta: dict) -> None:
         qa.q_scale, qa.align_scale = torch.tensor(meta["q_scale"]), torch.tensor(meta["align_scale"])

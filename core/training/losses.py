@@ -102,6 +102,13 @@ def critic_loss(
     return sum(masked_mean(e, mask) for e in err)
 
 
+def pair_loss(q1: torch.Tensor, q2: torch.Tensor, gap: torch.Tensor) -> torch.Tensor:
+    """Sum over the two heads of the mean squared error of Q_i(s, a1) - Q_i(s, a2) against ``gap``, what a1 went
+    on to earn over a2 (``core.branches``). Only the difference is fitted: the pair says nothing of the level.
+    q1, q2 (2, B); gap (B,)."""
+    return ((q1 - q2 - gap.unsqueeze(0)) ** 2).mean(dim=1).sum()
+
+
 @torch.no_grad()
 def polyak(target: torch.nn.Module, source: torch.nn.Module, rate: float) -> None:
     """target <- (1 - rate) * target + rate * source (also the EMA actor, with rate = 1 - decay), one call over

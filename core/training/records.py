@@ -14,12 +14,16 @@ from core.store.layout import Run
 from core.training.config import TrainConfig
 
 
-def critic_meta(data: OfflineData, cfg: TrainConfig, step: int, metrics: dict, fingerprint: dict | None = None) -> dict:
+def critic_meta(
+    data: OfflineData, cfg: TrainConfig, step: int, metrics: dict, fingerprint: dict | None = None, pairs: int = 0
+) -> dict:
     """What a pre-trained critic's JSON records: its objective, budget, held-out episodes and data
-    (``fingerprint``: the data's, when the caller has computed it already)."""
+    (``fingerprint``: the data's, when the caller has computed it already; ``pairs``: branch pairs trained on)."""
     objective = "sarsa" if cfg.critic_expectile == 0.5 else f"expectile-sarsa {cfg.critic_expectile}"
     if cfg.critic_nstep > 1:
         objective = f"{cfg.critic_nstep}-step {objective}"
+    if pairs:
+        objective += f" + branch pairs x{cfg.critic_pair_weight:g}"
     return {
         "task": data.task,
         "dataset_id": data.dataset_id,
@@ -29,6 +33,7 @@ def critic_meta(data: OfflineData, cfg: TrainConfig, step: int, metrics: dict, f
         "objective": objective,
         "critic_steps": cfg.critic_steps,
         "holdout_every": cfg.critic_holdout_every,
+        "branch_pairs": pairs,
         "data_fingerprint": fingerprint or data_fingerprint(data),
     }
 

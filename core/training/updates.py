@@ -15,7 +15,7 @@ import math
 
 import torch
 
-from core.data.windows import TransitionSampler, Window, WindowSampler
+from core.data.windows import PairSampler, TransitionSampler, Window, WindowSampler
 from core.models.critic import TwinCritic
 from core.models.dt import DecisionTransformer
 from core.training import losses as L
@@ -79,6 +79,15 @@ class CriticState:
         self.opt = torch.optim.Adam(self.critic.parameters(), lr=cfg.critic_lr, fused=True)  # as the actor's
         self.tau = cfg.tau
 
+    def pair_term(self, pairs: PairSampler | None, cfg: TrainConfig) -> tuple[torch.Tensor | float, dict]:
+        """``critic_pair_weight`` x the paired-branch loss on a batch of pairs (0 without pairs), and its metric."""
+        if pairs is None or cfg.critic_pair_weight == 0:
+            return 0.0, {}
+        s, a1, a2, gap = pairs.sample(cfg.critic_pair_batch)
+        q = self.model(torch.cat([s, s]), torch.cat([a1, a2]))  # (2, 2B): one forward for both branches
+        loss = L.pair_loss(q[:, : len(s)], q[:, len(s) :], gap)
+        return cfg.critic_pair_weight * loss, {"losses/critic_pair": loss.detach()}
+
     def step(self, loss: torch.Tensor) -> None:
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -86,17 +95,21 @@ class CriticState:
         L.polyak(self.target, self.critic, self.tau)
 
 
-def critic_update(cs: CriticState, sampler: TransitionSampler, cfg: TrainConfig) -> dict:
+def critic_update(
+    cs: CriticState, sampler: TransitionSampler, cfg: TrainConfig, pairs: PairSampler | None = None
+) -> dict:
     """SARSA: Q(s, a) -> r + gamma * (1 - terminal) * min_i Q_i_target(s', a'_dataset) (r summed over
     ``critic_nstep`` steps, gamma^n); an expectile above 0.5 (``critic_expectile``) fits the better-than-average side
-    of those targets instead of their mean."""
+    of those targets instead of their mean. With ``pairs``, plus the paired-branch loss (``CriticState.pair_term``)."""
     b = sampler.sample(cfg.critic_batch_size)
     with torch.no_grad():
         target = L.sarsa_targets(b.rewards, b.not_done, cs.target(b.next_states, b.next_actions), b.discount)
     q = cs.model(b.states, b.actions)  # (2, B)
     loss = L.critic_loss(q, target, expectile=cfg.critic_expectile)
-    cs.step(loss)
-    return {"losses/critic": loss.detach(), "charts/q_mean": q.detach().mean(), "charts/target_mean": target.mean()}
+    extra, logged = cs.pair_term(pairs, cfg)
+    cs.step(loss + extra)
+    return {"losses/critic": loss.detach(), "charts/q_mean": q.detach().mean(), "charts/target_mean": target.mean(),
+            **logged}  # fmt: skip
 
 
 def dt_update(st: ActorState, sampler: WindowSampler, step: int) -> dict:
@@ -111,9 +124,16 @@ class QAlign:
     """The Q-ALIGN update: critic on n-step window targets, then actor on BC + alignment (METHOD.md)."""
 
     def __init__(
-        self, st: ActorState, cs: CriticState, cfg: TrainConfig, task: str, max_return: float, rtg_scale: float
+        self,
+        st: ActorState,
+        cs: CriticState,
+        cfg: TrainConfig,
+        task: str,
+        max_return: float,
+        rtg_scale: float,
+        pairs: PairSampler | None = None,
     ):
-        self.st, self.cs, self.cfg = st, cs, cfg
+        self.st, self.cs, self.cfg, self.pairs = st, cs, cfg, pairs
         self.sigma = cfg.sigma_for(task)
         self.high = cfg.rtg_high_factor * max(max_return, 1.0) / rtg_scale
         self.q_scale = torch.tensor(0.0)  # running mean of |Q|, saved with the state
@@ -129,8 +149,9 @@ class QAlign:
         q = self.cs.model(w.states, w.actions)  # (2, B, K)
         valid = w.mask & (torch.arange(K, device=w.mask.device) < K - 1)[None, :]
         loss = L.critic_loss(q, target, valid)
-        self.cs.step(loss)
-        return {"losses/critic": loss.detach(), "charts/q_target_mean": L.masked_mean(target, valid)}
+        extra, logged = self.cs.pair_term(self.pairs, cfg)
+        self.cs.step(loss + extra)
+        return {"losses/critic": loss.detach(), "charts/q_target_mean": L.masked_mean(target, valid), **logged}
 
     def actor_step(self, w: Window, step: int, gen: torch.Generator) -> dict:
         cfg, B = self.cfg, w.mask.shape[0]
