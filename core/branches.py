@@ -34,7 +34,7 @@ from tqdm import tqdm
 
 from core.behavior.policy import load_actor
 from core.checks import out_of_range, refuse
-from core.critic_quality import PERTURB_STD, branch_returns, pick_steps, replay_states
+from core.critic_quality import PERTURB_STD, branch_returns, perturbed_pair, pick_steps, replay_states
 from core.data.dataset import OfflineData, holdout_ids, load_offline_data
 from core.data.fingerprint import fingerprint
 from core.data.minari_io import episode_seeds
@@ -87,7 +87,7 @@ def make_chunk(cfg: BranchConfig, data: OfflineData, c: int) -> dict[str, torch.
                                                                                                   cfg.chunk, rng))  # fmt: skip
     if match < 1.0:
         raise RuntimeError(f"replay does not reproduce {data.dataset_id} ({match:.3f} of states match): rebuild it")
-    a1, a2 = (np.clip(acts + rng.normal(0.0, PERTURB_STD, acts.shape), -1.0, 1.0).astype(np.float32) for _ in "12")
+    a1, a2 = perturbed_pair(acts, rng)
     actor = load_actor(behavior_path(task.name, "medium"))
     g = branch_returns(task, np.concatenate([sims, sims]), np.concatenate([a1, a2]), actor, cfg.horizon, cfg.gamma,
                        cfg.seed * SEED_BASE + c)  # fmt: skip

@@ -228,6 +228,12 @@ def pick_steps(data: OfflineData, ids: list[int], n: int, rng: np.random.Generat
     return picks
 
 
+def perturbed_pair(acts: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Two actions near each of the data's, clip(a + N(0, PERTURB_STD^2)) drawn a1 then a2, neither the data's own.
+    acts (N, A) -> two (N, A) float32."""
+    return tuple(np.clip(acts + rng.normal(0.0, PERTURB_STD, acts.shape), -1.0, 1.0).astype(np.float32) for _ in "12")
+
+
 def pair_gaps(x: np.ndarray) -> np.ndarray:
     """Pairs stacked as (first branches, second branches), (2N,) -> each pair's difference, first minus second (N,)."""
     n = len(x) // 2
@@ -282,7 +288,7 @@ def action_ranking(
     seeds = episode_seeds(data.dataset_id)
     picks = pick_steps(data, ids, cfg.states, rng)
     sims, obs, acts, replay_match = replay_states(task, data, seeds, picks)
-    a1, a2 = (np.clip(acts + rng.normal(0.0, PERTURB_STD, acts.shape), -1.0, 1.0).astype(np.float32) for _ in "12")
+    a1, a2 = perturbed_pair(acts, rng)
     actor = load_actor(behavior_path(task.name, "medium"))
     both = np.concatenate([sims, sims]), np.concatenate([a1, a2])
     g = truth(task, both, actor, cfg, gamma)
