@@ -6,6 +6,7 @@
   checks that no test wrote into it.
 - ``tiny_models``: this test's roots, but datasets, checkpoints and runs read from ``tiny_store``.
 - ``writable_models``: a copy of ``tiny_store`` in this test's own roots, for tests that train or ship more.
+- ``with_behaviour``: ``writable_models`` plus the shipped Hopper medium behaviour policy (simulator rollouts).
 - ``run_cli``, ``obs_batch``: helpers several test files call.
 """
 
@@ -26,7 +27,7 @@ import core  # noqa: F401  (sets MUJOCO_GL before anything imports mujoco)
 from core.behavior.episodes import run_episodes
 from core.data.minari_io import write_dataset
 from core.envs import get_task
-from core.store.layout import MODEL_KINDS, REPO_ROOT, Run
+from core.store.layout import MODEL_KINDS, REPO_ROOT, Run, behavior_dir
 
 ROOT_VARS = {
     "datasets": "MINARI_DATASETS_PATH",
@@ -147,3 +148,13 @@ def writable_models(tiny_store, roots) -> dict[str, Path]:
 def tiny_dataset(roots) -> list:
     """A tiny Hopper 'medium' dataset in this test's own roots (for tests that train)."""
     return write_tiny_dataset("hopper")
+
+
+@pytest.fixture
+def with_behaviour(writable_models, roots):
+    """The shipped Hopper behaviour policy beside the tiny models (the ranking rollouts play it)."""
+    dest = behavior_dir("hopper")
+    dest.mkdir(parents=True, exist_ok=True)
+    for suffix in (".json", ".safetensors"):
+        shutil.copy(REPO_ROOT / "checkpoints" / "behavior" / "hopper" / f"medium{suffix}", dest / f"medium{suffix}")
+    return Run("hopper", "medium")

@@ -4,7 +4,6 @@ resumed by chunk, refused when they do not belong to the data, and a loss that t
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import replace
 
 import numpy as np
@@ -15,7 +14,7 @@ from core.branches import BranchConfig, generate, load_pairs
 from core.data.dataset import holdout_ids, load_offline_data
 from core.data.windows import PairSampler
 from core.models.critic import CriticConfig, TwinCritic
-from core.store.layout import REPO_ROOT, Run, behavior_dir, branches_dir
+from core.store.layout import branches_dir
 from core.training import losses as L
 from core.training.config import TrainConfig, preset
 from core.training.driver import run_stage
@@ -23,15 +22,6 @@ from core.training.updates import CriticState
 from tests.conftest import run_cli
 
 TINY = BranchConfig(task="hopper", dataset="medium", pairs=6, chunk=4, horizon=5)
-
-
-@pytest.fixture
-def with_behaviour(writable_models, roots):
-    dest = behavior_dir("hopper")
-    dest.mkdir(parents=True, exist_ok=True)
-    for suffix in (".json", ".safetensors"):
-        shutil.copy(REPO_ROOT / "checkpoints" / "behavior" / "hopper" / f"medium{suffix}", dest / f"medium{suffix}")
-    return Run("hopper", "medium")
 
 
 def test_pair_loss_by_hand_fits_only_the_difference():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import replace
 
 import numpy as np
@@ -24,22 +23,11 @@ from core.critic_quality import (
 from core.data.dataset import load_offline_data
 from core.policy import ReturnConditionedPolicy
 from core.store.checkpoint import load_critic, update_critic_meta
-from core.store.layout import REPO_ROOT, Run, behavior_dir
 from core.training.config import preset
 from core.training.driver import run_stage
 from core.training.records import CriticGateError
 
 TINY = QualityConfig(states=12, horizon=6)
-
-
-@pytest.fixture
-def with_behaviour(writable_models, roots):
-    """The shipped Hopper behaviour policy beside the tiny models (the ranking rollouts play it)."""
-    dest = behavior_dir("hopper")
-    dest.mkdir(parents=True, exist_ok=True)
-    for suffix in (".json", ".safetensors"):
-        shutil.copy(REPO_ROOT / "checkpoints" / "behavior" / "hopper" / f"medium{suffix}", dest / f"medium{suffix}")
-    return Run("hopper", "medium")
 
 
 def test_discounted_tails_by_hand():
