@@ -2,7 +2,7 @@
 # s16-branch-critic (RULES.md). Resumable; each step skips what exists.
 # usage: experiments/s16-branch-critic/run.sh pairs          (16,384 branch pairs on Hopper control)
 #        experiments/s16-branch-critic/run.sh critic B1|B0   (session 15's seed-0 critic continued to 70k, with/without pairs, then scored)
-#        experiments/s16-branch-critic/run.sh qalign C1|C0   (seed 4's Q-ALIGN DT with that critic, then both seed sets)
+#        experiments/s16-branch-critic/run.sh qalign C1|C0 [S] (seed S's Q-ALIGN DT with that critic, then both seed sets; S: 4, or 3 (amendment))
 set -e
 T=hopper D=control
 EXP=${QDT_EXP:-/work/exp}/s16-branch-critic
@@ -31,13 +31,14 @@ if [ "$1" = critic ]; then
   exit 0
 fi
 if [ "$1" = qalign ]; then
-  mkdir -p $R/s4; [ -e $R/s4/critic ] || ln -s ../s0/critic $R/s4/critic
-  [ -d $R/s4/pretrain ] || cp -r $S15/runs/$T/$D/s4/pretrain $R/s4/pretrain
+  S=${3:-4}; TAG=$arm; [ $S = 4 ] || TAG=$arm-s$S
+  mkdir -p $R/s$S; [ -e $R/s$S/critic ] || ln -s ../s0/critic $R/s$S/critic
+  [ -d $R/s$S/pretrain ] || cp -r $S15/runs/$T/$D/s$S/pretrain $R/s$S/pretrain
   WEAK=$(python -c "import json; print('' if json.load(open('$R/s0/critic/critic.json'))['quality']['passed'] else '--allow-weak-critic')")
-  [ -f $QDT_CHECKPOINTS/$T/$D/qalign/model-s4.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed 4 --config mid --stage qalign $WEAK --cfg.eta-align 1 $PAIRS > $L/qalign-$arm.log 2>&1
+  [ -f $QDT_CHECKPOINTS/$T/$D/qalign/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage qalign $WEAK --cfg.eta-align 1 $PAIRS > $L/qalign-$TAG.log 2>&1
   for E in 300000 100000; do
-    O=$EXP/$arm-eval-$E
-    [ -f $O/report.json ] || nice -n 5 python -m core.evaluate --task $T --dataset $D --seed 4 --models qalign $E10 --eval-seed $E --out $O > $L/eval-$arm-$E.log 2>&1
+    O=$EXP/$TAG-eval-$E
+    [ -f $O/report.json ] || nice -n 5 python -m core.evaluate --task $T --dataset $D --seed $S --models qalign $E10 --eval-seed $E --out $O > $L/eval-$TAG-$E.log 2>&1
   done
   exit 0
 fi
