@@ -16,10 +16,10 @@ from core.training.config import preset
 from core.training.driver import run_stage
 
 
-def torchrun(stage: str, nproc: int = 2) -> subprocess.CompletedProcess:
+def torchrun(stage: str, nproc: int = 2, extra: tuple[str, ...] | list[str] = ()) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc)]
     cmd += ["-m", "core.train", "--task", "hopper", "--dataset", "medium", "--stage", stage, "--config", "tiny"]
-    cmd += ["--allow-weak-critic"]
+    cmd += ["--allow-weak-critic", *extra]
     out = subprocess.run(
         [*cmd, "--device", "cpu"], cwd=REPO_ROOT, env=os.environ.copy(), capture_output=True, text=True, timeout=300
     )
@@ -70,3 +70,18 @@ def test_device_choice_is_explicit():
             resolve_device("cuda")  # never a silent fallback to the CPU
     with pytest.raises(ValueError, match="valid: auto, cpu, cuda"):
         resolve_device("tpu")
+
+
+def test_two_gloo_ranks_train_the_critic_with_branch_pairs_in_sync(with_behaviour):
+    """The paired-branch loss under DDP (a second forward through the wrapped critic in the same step, each rank
+    sampling its own pairs): both ranks end with the same critic and the same Q-ALIGN DT."""
+    from core.branches import BranchConfig, generate
+
+    generate(BranchConfig(task="hopper", dataset="medium", pairs=4, chunk=4, horizon=3))
+    pairs = ["--cfg.critic-pair-weight", "1", "--cfg.critic-pair-batch", "4"]
+    for stage in ("critic", "qalign"):
+        torchrun(stage, extra=pairs)
+    critic_meta = json.loads(with_behaviour.critic_path.with_suffix(".json").read_text())
+    assert critic_meta["branch_pairs"] == 4 and len(set(critic_meta["rank_fingerprints"])) == 1
+    meta = json.loads(with_behaviour.model_path("qalign").with_suffix(".json").read_text())
+    assert meta["world_size"] == 2 and len(set(meta["rank_fingerprints"])) == 1
