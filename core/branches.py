@@ -142,6 +142,8 @@ def load_pairs(data: OfflineData, dataset: str, holdout_every: int) -> dict[str,
         raise ValueError(f"the branch pairs in {root} hold out every {s.get('holdout_every')}th episode, the critic "
                          f"every {holdout_every}th: pass --cfg.critic-holdout-every {s.get('holdout_every')}")  # fmt: skip
     parts = [load_file(str(p)) for p in sorted(root.glob("chunk-*.safetensors"))]
+    if not parts:
+        raise ValueError(f"{root} has settings but no chunk of pairs: rerun `{make}`")
     return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
 
 

@@ -54,6 +54,10 @@ def test_pairs_come_from_training_states_and_resume_by_chunk(with_behaviour):
         generate(replace(TINY, horizon=6))
     with pytest.raises(ValueError, match="--cfg.critic-holdout-every 10"):
         load_pairs(data, "medium", 5)
+    for chunk in root.glob("chunk-*"):
+        chunk.unlink()
+    with pytest.raises(ValueError, match="no chunk of pairs: rerun `python -m core.branches --task hopper"):
+        load_pairs(data, "medium", 10)
 
 
 def test_the_critic_trains_on_pairs_and_says_so(with_behaviour):
