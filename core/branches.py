@@ -32,7 +32,7 @@ import tyro
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
-from core.behavior.policy import load_actor
+from core.behavior.policy import BehaviorActor, load_actor
 from core.checks import out_of_range, refuse
 from core.critic_quality import PERTURB_STD, branch_returns, perturbed_pair, pick_steps, replay_states
 from core.data.dataset import OfflineData, holdout_ids, load_offline_data
@@ -77,18 +77,18 @@ def chunk_path(root: Path, c: int) -> Path:
     return root / f"chunk-{c:05d}.safetensors"
 
 
-def make_chunk(cfg: BranchConfig, data: OfflineData, c: int) -> dict[str, torch.Tensor]:
-    """One chunk of pairs: raw observations (n, obs_dim), both actions (n, act_dim), both returns (n,)."""
+def make_chunk(
+    cfg: BranchConfig, data: OfflineData, train: list[int], actor: BehaviorActor, c: int
+) -> dict[str, torch.Tensor]:
+    """One chunk of pairs at states of the ``train`` episodes, continued by ``actor``: raw observations (n, obs_dim),
+    both actions (n, act_dim), both returns (n,)."""
     task = get_task(data.task)
-    held = set(holdout_ids(len(data.trajectories), cfg.holdout_every))
-    train = [i for i in range(len(data.trajectories)) if i not in held]
     rng = np.random.default_rng([cfg.seed, c])
     sims, obs, acts, match = replay_states(task, data, episode_seeds(data.dataset_id), pick_steps(data, train,
                                                                                                   cfg.chunk, rng))  # fmt: skip
     if match < 1.0:
         raise RuntimeError(f"replay does not reproduce {data.dataset_id} ({match:.3f} of states match): rebuild it")
     a1, a2 = perturbed_pair(acts, rng)
-    actor = load_actor(behavior_path(task.name, "medium"))
     g = branch_returns(task, np.concatenate([sims, sims]), np.concatenate([a1, a2]), actor, cfg.horizon, cfg.gamma,
                        cfg.seed * SEED_BASE + c)  # fmt: skip
     n = len(obs)
@@ -114,13 +114,16 @@ def generate(cfg: BranchConfig) -> Path:
         if old.get("settings") != settings:
             raise ValueError(f"{root} holds pairs made with other settings or data ({old.get('settings')}); "
                              "move it away to make a new set")  # fmt: skip
+    held = set(holdout_ids(len(data.trajectories), cfg.holdout_every))
+    train = [i for i in range(len(data.trajectories)) if i not in held]
+    actor = load_actor(behavior_path(task.name, "medium"))  # the gate's continuation policy, read once
     chunks = -(-cfg.pairs // cfg.chunk)
     with tqdm(total=chunks, desc=f"{task.name}/{cfg.dataset} branch pairs", unit="chunk") as bar:
         for c in range(chunks):
             path = chunk_path(root, c)
             if not path.exists():
                 tmp = path.with_suffix(".tmp")
-                save_file(make_chunk(cfg, data, c), str(tmp))
+                save_file(make_chunk(cfg, data, train, actor, c), str(tmp))
                 tmp.replace(path)  # atomic: a kill never leaves half a chunk
             meta_path.write_text(json.dumps({"settings": settings, "chunks": c + 1}, indent=1))
             bar.update(1)
