@@ -18,6 +18,7 @@ from core.store.layout import branches_dir
 from core.training import losses as L
 from core.training.config import TrainConfig, preset
 from core.training.driver import run_stage
+from core.training.records import critic_meta
 from core.training.updates import CriticState
 from tests.conftest import run_cli
 
@@ -31,6 +32,19 @@ def test_pair_loss_by_hand_fits_only_the_difference():
     # head 0: errors (2 - 2, 0 - 0) -> 0; head 1: errors (0 - 2, -1 - 0) -> (4 + 1) / 2
     assert L.pair_loss(q1, q2, gap).item() == pytest.approx(2.5)
     assert L.pair_loss(q1 + 7.0, q2 + 7.0, gap).item() == pytest.approx(2.5)  # the level is not asked about
+
+
+def test_logistic_pair_loss_by_hand_asks_only_the_order():
+    q1 = torch.tensor([[3.0, 1.0], [2.0, 0.0]])  # (2 heads, 2 pairs): differences (2, 0) and (0, -1)
+    q2 = torch.tensor([[1.0, 1.0], [2.0, 1.0]])
+    gap = torch.tensor([2.0, 0.0])  # first branch won, then a tie (target 1/2)
+    nll = lambda z, y: y * np.log1p(np.exp(-z)) + (1 - y) * np.log1p(np.exp(z))  # noqa: E731
+    want = (nll(2, 1) + nll(0, 0.5)) / 2 + (nll(0, 1) + nll(-1, 0.5)) / 2
+    assert L.pair_loss(q1, q2, gap, "logistic").item() == pytest.approx(want, rel=1e-6)
+    assert L.pair_loss(q1, q2, gap * 100, "logistic").item() == pytest.approx(want, rel=1e-6)  # size of gap: no
+    assert L.pair_loss(q1 + 7.0, q2 + 7.0, gap, "logistic").item() == pytest.approx(want, rel=1e-6)
+    with pytest.raises(ValueError, match="mse or logistic"):
+        L.pair_loss(q1, q2, gap, "hinge")
 
 
 def test_pairs_come_from_training_states_and_resume_by_chunk(with_behaviour):
@@ -72,9 +86,13 @@ def test_the_critic_trains_on_pairs_and_says_so(with_behaviour):
     assert "losses/critic_pair" in res.metrics
     res = run_stage("qalign", "hopper", "medium", replace(cfg, align_steps=2), resume=False, allow_weak_critic=True)
     assert "losses/critic_pair" in res.metrics  # the alignment stage's critic keeps the pairs
+    logistic = replace(cfg, critic_pair_weight=10.0, critic_pair_loss="logistic")
+    data = load_offline_data("hopper", "medium")
+    assert critic_meta(data, logistic, 1, {}, pairs=4)["objective"] == "sarsa + branch pairs x10 (logistic)"
 
 
-def test_the_pair_loss_teaches_q_the_order_of_the_pairs():
+@pytest.mark.parametrize("kind", ["mse", "logistic"])
+def test_the_pair_loss_teaches_q_the_order_of_the_pairs(kind):
     """A critic trained on the pair loss alone, on pairs whose outcome favours the action with the larger first
     component, orders fresh pairs that way; a critic trained on the reversed gaps orders them the other way."""
     gen = torch.Generator().manual_seed(0)
@@ -86,7 +104,8 @@ def test_the_pair_loss_teaches_q_the_order_of_the_pairs():
     for sign in (1.0, -1.0):
         pairs = {"obs": obs, "a1": a1, "a2": a2, "g1": sign * 5 * a1[:, 0], "g2": sign * 5 * a2[:, 0]}
         sampler = PairSampler(pairs, np.zeros(3), np.ones(3), torch.Generator().manual_seed(1), "cpu")
-        cfg = TrainConfig(critic=CriticConfig(hidden=32), critic_pair_weight=1.0, critic_pair_batch=64)
+        cfg = TrainConfig(critic=CriticConfig(hidden=32), critic_pair_weight=1.0, critic_pair_batch=64,
+                          critic_pair_loss=kind)  # fmt: skip
         torch.manual_seed(0)
         cs = CriticState(cfg, 3, 2, TwinCritic(cfg.critic, 3, 2))
         for _ in range(300):

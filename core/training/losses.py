@@ -102,11 +102,19 @@ def critic_loss(
     return sum(masked_mean(e, mask) for e in err)
 
 
-def pair_loss(q1: torch.Tensor, q2: torch.Tensor, gap: torch.Tensor) -> torch.Tensor:
-    """Sum over the two heads of the mean squared error of Q_i(s, a1) - Q_i(s, a2) against ``gap``, what a1 went
-    on to earn over a2 (``core.branches``). Only the difference is fitted: the pair says nothing of the level.
+def pair_loss(q1: torch.Tensor, q2: torch.Tensor, gap: torch.Tensor, kind: str = "mse") -> torch.Tensor:
+    """Sum over the two heads of how far Q_i(s, a1) - Q_i(s, a2) is from ``gap``, what a1 went on to earn over a2
+    (``core.branches``): ``mse`` its mean squared error; ``logistic`` the mean log-loss of the difference (one
+    return unit per logit) against which branch earned more (1/2 for a tie), so every pair's order weighs alike
+    whatever the size of its gap. Only the difference is fitted: the pair says nothing of the level.
     q1, q2 (2, B); gap (B,)."""
-    return ((q1 - q2 - gap.unsqueeze(0)) ** 2).mean(dim=1).sum()
+    dq = q1 - q2
+    if kind == "logistic":
+        won = ((torch.sign(gap) + 1.0) / 2.0).unsqueeze(0).expand_as(dq)
+        return F.binary_cross_entropy_with_logits(dq, won, reduction="none").mean(dim=1).sum()
+    if kind != "mse":
+        raise ValueError(f"unknown pair loss {kind!r}: mse or logistic")
+    return ((dq - gap.unsqueeze(0)) ** 2).mean(dim=1).sum()
 
 
 @torch.no_grad()

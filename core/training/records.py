@@ -24,6 +24,7 @@ def critic_meta(
         objective = f"{cfg.critic_nstep}-step {objective}"
     if pairs:
         objective += f" + branch pairs x{cfg.critic_pair_weight:g}"
+        objective += "" if cfg.critic_pair_loss == "mse" else f" ({cfg.critic_pair_loss})"
     return {
         "task": data.task,
         "dataset_id": data.dataset_id,

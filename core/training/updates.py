@@ -85,7 +85,7 @@ class CriticState:
             return 0.0, {}
         s, a1, a2, gap = pairs.sample(cfg.critic_pair_batch)
         q = self.model(torch.cat([s, s]), torch.cat([a1, a2]))  # (2, 2B): one forward for both branches
-        loss = L.pair_loss(q[:, : len(s)], q[:, len(s) :], gap)
+        loss = L.pair_loss(q[:, : len(s)], q[:, len(s) :], gap, cfg.critic_pair_loss)
         return cfg.critic_pair_weight * loss, {"losses/critic_pair": loss.detach()}
 
     def step(self, loss: torch.Tensor) -> None:
