@@ -40,6 +40,8 @@ def test_gate_verdict_and_report():
     bad = {**good, "ranking_agreement": 0.55}
     assert not passes(bad) and "ranking_agreement =   0.550  (needs >= 0.6: FAIL)" in gate_report(bad)
     assert not passes({k: v for k, v in good.items() if k != "sensitivity"})  # a missing score fails
+    # with the pair count, the ranking's standard error sqrt(p (1 - p) / n): 0.55 over 250 pairs -> 0.031
+    assert "FAIL)  +- 0.031 (one standard error, 250 pairs)" in gate_report({**bad, "ranking_pairs": 250})
 
 
 def test_ranking_by_gap_bins_pairs_by_how_much_their_outcomes_differ():
