@@ -18,3 +18,30 @@ own_runs() {
 has_quality() {
   python -c "import json, sys; sys.exit('quality' not in json.load(open('$R/s0/critic/critic.json')))" 2>/dev/null
 }
+# Session 15's Hopper `control` critic and DT states reused by s16 and s17 (T, D, R and QDT_CHECKPOINTS set first):
+#   continue_s15_critic ARM OPTS...  its seed-0 SARSA critic (`mid`, 50k steps, resumable state) copied into $R/s0
+#                                    and continued to 70k with OPTS, then scored by the gate (alignment pairs with
+#                                    session 15's seed-4 DT)
+#   qalign_from_s15 S TAG OPTS...    Q-ALIGN DT from session 15's seed-S DT state (step 12,000) with $R/s0's critic
+#                                    (`--config mid --cfg.eta-align 1` + OPTS), then both seed sets into $EXP/TAG-eval-E
+S15=${QDT_EXP:-/work/exp}/s15-control-seeds
+continue_s15_critic() {
+  local arm=$1
+  shift
+  if [ ! -d $R/s0/critic ]; then
+    mkdir -p $R/s0; cp -r $S15/runs/$T/$D/s0/critic $R/s0/critic; rm -f $R/s0/critic/critic.*
+  fi
+  [ -f $R/s0/critic/critic.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed 0 --config mid --stage critic --cfg.critic-steps 70000 "$@" > $L/critic-$arm.log 2>&1
+  has_quality || nice -n 5 python -m core.critic_quality --task $T --dataset $D --actor $S15/ckpt/$T/$D/dt/model-s4 > $L/quality-$arm.log 2>&1
+}
+qalign_from_s15() {
+  local S=$1 tag=$2
+  shift 2
+  mkdir -p $R/s$S; [ -e $R/s$S/critic ] || ln -s ../s0/critic $R/s$S/critic
+  [ -d $R/s$S/pretrain ] || cp -r $S15/runs/$T/$D/s$S/pretrain $R/s$S/pretrain
+  local weak=$(python -c "import json; print('' if json.load(open('$R/s0/critic/critic.json'))['quality']['passed'] else '--allow-weak-critic')")
+  [ -f $QDT_CHECKPOINTS/$T/$D/qalign/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage qalign $weak --cfg.eta-align 1 "$@" > $L/qalign-$tag.log 2>&1
+  for E in 300000 100000; do
+    [ -f $EXP/$tag-eval-$E/report.json ] || nice -n 5 python -m core.evaluate --task $T --dataset $D --seed $S --models qalign $E10 --eval-seed $E --out $EXP/$tag-eval-$E > $L/eval-$tag-$E.log 2>&1
+  done
+}
