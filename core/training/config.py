@@ -65,8 +65,9 @@ class TrainConfig:
     critic_pair_loss: Literal["mse", "logistic"] = "mse"
     """How the pairs teach Q: ``mse`` regresses Q(s, a1) - Q(s, a2) on g1 - g2 (the few pairs where one branch falls
     dominate it); ``logistic`` asks only which branch earned more, every pair alike (log-loss of the difference,
-    in return units, against 1[g1 > g2]). Session 17: a network taught the order this way ranks held-out pairs
-    0.62-0.63, the squared loss 0.56-0.57 (README, "The critic quality gate")."""
+    in return units, against 1[g1 > g2]). Session 17 (README, "The critic quality gate"): small probes taught the
+    order this way rank held-out pairs 0.62-0.63, taught by the squared loss 0.56-0.57; SARSA critics with the
+    logistic term reach 0.60-0.62 there, but 0.54-0.57 on the gate's states (fail), and Q-ALIGN DT gained nothing."""
     critic_batch_size: int = 512
     """Transitions per critic step."""
     critic_lr: float = 3e-4
