@@ -246,12 +246,17 @@ def pair_gaps(x: np.ndarray) -> np.ndarray:
     return x[:n] - x[n:]
 
 
+def order_agreement(dq: np.ndarray, dg: np.ndarray) -> float:
+    """How often the differences ``dq`` order a pair as ``dg`` does, over the pairs ``dg`` decides (|dg| > 1e-6)."""
+    decided = np.abs(dg) > 1e-6
+    return float(np.mean(np.sign(dq[decided]) == np.sign(dg[decided])))
+
+
 def pair_orders(g: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Pairs stacked as (first branches, second branches): returns (N,) each of the truth's and Q's differences,
     which pairs the truth decides, and how often Q orders a decided pair as the truth does."""
     dg, dq = pair_gaps(g), pair_gaps(q)
-    decided = np.abs(dg) > 1e-6
-    return dg, dq, decided, float(np.mean(np.sign(dq[decided]) == np.sign(dg[decided])))
+    return dg, dq, np.abs(dg) > 1e-6, order_agreement(dq, dg)
 
 
 def ranking_by_gap(dq: np.ndarray, gap: np.ndarray, bins: int = 5) -> list[float]:

@@ -16,9 +16,8 @@ if [ "$1" = pairs ]; then
   nice -n 5 python -m core.branches --task $T --dataset $D --pairs 16384 --chunk 512 > $L/pairs.log 2>&1
   exit 0
 fi
-export QDT_RUNS=$(root $arm) QDT_CHECKPOINTS=$(root $arm)/ckpt
+own_runs $(root $arm) $(root $arm)/ckpt
 [ $W = 0 ] || [ -e $QDT_RUNS/$T/$D/branches ] || { echo "run.sh pairs first" >&2; exit 2; }
-mkdir -p $QDT_CHECKPOINTS; ln -sfn "$PWD/checkpoints/behavior" $QDT_CHECKPOINTS/behavior
 R=$QDT_RUNS/$T/$D
 PAIRS="--cfg.critic-pair-weight $W"
 if [ "$1" = critic ]; then

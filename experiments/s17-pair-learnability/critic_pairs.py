@@ -11,7 +11,7 @@ import torch
 from safetensors.numpy import load_file as load_np
 
 from core.branches import load_pairs
-from core.critic_quality import q_values, ranking_by_gap
+from core.critic_quality import order_agreement, pair_gaps, q_values, ranking_by_gap
 from core.data.dataset import load_offline_data
 from core.store.checkpoint import load_critic
 
@@ -21,11 +21,12 @@ data = load_offline_data("hopper", "control")
 os.environ["QDT_RUNS"] = str(X / "s16-branch-critic/B1")
 pairs = load_pairs(data, "control", 10)
 t = load_np(str(X / "s17-pair-learnability/test-pairs.safetensors"))
+gap, mean_gap = (pairs["g1"] - pairs["g2"]).numpy(), (t["gap"] + t["gap2"]) / 2
 
 
-def agree(dq, gap):
-    m = np.abs(gap) > 1e-6
-    return np.mean(np.sign(dq[m]) == np.sign(gap[m]))
+def dq_of(critic, obs, a1, a2) -> np.ndarray:
+    """min-head Q(s, a1) - Q(s, a2), both branches in one forward."""
+    return pair_gaps(q_values(critic, data, np.concatenate([obs, obs]), np.concatenate([a1, a2])).min(0))
 
 
 ARMS = {
@@ -38,12 +39,9 @@ for arm, path in ARMS.items():
     if not (X / path / "hopper/control/s0/critic/critic.json").exists():
         continue
     critic, _ = load_critic(X / path / "hopper/control/s0/critic/critic")
-    dq = q_values(critic, data, pairs["obs"].numpy(), pairs["a1"].numpy()).min(0) - q_values(
-        critic, data, pairs["obs"].numpy(), pairs["a2"].numpy()
-    ).min(0)
-    gap = (pairs["g1"] - pairs["g2"]).numpy()
-    dqt = q_values(critic, data, t["obs"], t["a1"]).min(0) - q_values(critic, data, t["obs"], t["a2"]).min(0)
+    dq = dq_of(critic, pairs["obs"].numpy(), pairs["a1"].numpy(), pairs["a2"].numpy())
+    dqt = dq_of(critic, t["obs"], t["a1"], t["a2"])
     print(
-        f"{arm}: training pairs {agree(dq, gap):.3f} (mean |dQ| {np.abs(dq).mean():.2f}), test set (922) {agree(dqt, t['gap']):.3f}, "
-        f"by gap {[round(x, 2) for x in ranking_by_gap(dqt, (t['gap'] + t['gap2']) / 2)]}"
+        f"{arm}: training pairs {order_agreement(dq, gap):.3f} (mean |dQ| {np.abs(dq).mean():.2f}), "
+        f"test set (922) {order_agreement(dqt, t['gap']):.3f}, by gap {[round(x, 2) for x in ranking_by_gap(dqt, mean_gap)]}"
     )

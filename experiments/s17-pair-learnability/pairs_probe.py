@@ -22,6 +22,7 @@ from safetensors.torch import load_file
 from core.behavior.policy import load_actor
 from core.critic_quality import (
     QualityConfig,
+    order_agreement,
     pair_gaps,
     perturbed_pair,
     pick_steps,
@@ -78,11 +79,6 @@ class Probe(torch.nn.Module):
         return (self.net(torch.cat([s, a1], -1)) - self.net(torch.cat([s, a2], -1))).squeeze(-1)
 
 
-def agreement(dq: np.ndarray, gap: np.ndarray) -> float:
-    m = np.abs(gap) > 1e-6
-    return float(np.mean(np.sign(dq[m]) == np.sign(gap[m])))
-
-
 def probe(name: str, epochs: int = 60) -> None:
     """One probe, e.g. sign-100-0 (loss, percent of the training chunks, seed); with ``epochs`` other than 60 it
     also prints the held-out chunks' and the test set's agreement every 25 epochs (how fast the pairs overfit)."""
@@ -119,19 +115,21 @@ def probe(name: str, epochs: int = 60) -> None:
             opt.step()
         model.eval()
         with torch.no_grad():
-            v = agreement(model(*va[:3]).numpy(), va[3].numpy())
+            v = order_agreement(model(*va[:3]).numpy(), va[3].numpy())
             if v > best[0]:
                 best = (v, model(*te).numpy(), epoch)
             if epochs != 60 and (epoch + 1) % 25 == 0:
-                print(f"epoch {epoch + 1}: held-out chunks {v:.3f}, test {agreement(model(*te).numpy(), t['gap']):.3f}")
+                print(
+                    f"epoch {epoch + 1}: held-out chunks {v:.3f}, test {order_agreement(model(*te).numpy(), t['gap']):.3f}"
+                )
     with torch.no_grad():
-        fit = agreement(model(*tr[:3]).numpy(), tr[3].numpy())
+        fit = order_agreement(model(*tr[:3]).numpy(), tr[3].numpy())
     dq = best[1]
-    consistency = agreement(t["gap"], t["gap2"])
+    consistency = order_agreement(t["gap"], t["gap2"])
     row = {
         "probe": name, "epochs": epochs, "train_pairs": n, "val_pairs": len(va[3]), "best_epoch": best[2], "val_agreement": best[0],
-        "train_agreement_last": fit, "test_agreement": agreement(dq, t["gap"]),
-        "test_agreement_mean_truth": agreement(dq, (t["gap"] + t["gap2"]) / 2),
+        "train_agreement_last": fit, "test_agreement": order_agreement(dq, t["gap"]),
+        "test_agreement_mean_truth": order_agreement(dq, (t["gap"] + t["gap2"]) / 2),
         "test_by_gap": ranking_by_gap(dq, (t["gap"] + t["gap2"]) / 2), "truth_consistency": consistency,
         "ceiling": ranking_ceiling(consistency), "seconds": round(time.time() - started),
     }  # fmt: skip

@@ -8,8 +8,8 @@ EXP=${QDT_EXP:-/work/exp}/s17-pair-learnability
 S16=${QDT_EXP:-/work/exp}/s16-branch-critic
 . "$(dirname "$0")/../lib.sh"
 ARM=${ARM:-B2}
-export QDT_RUNS=$EXP/$ARM QDT_CHECKPOINTS=$EXP/$ARM/ckpt
-mkdir -p $QDT_CHECKPOINTS $QDT_RUNS/$T/$D; ln -sfn "$PWD/checkpoints/behavior" $QDT_CHECKPOINTS/behavior
+own_runs $EXP/$ARM $EXP/$ARM/ckpt
+mkdir -p $QDT_RUNS/$T/$D
 R=$QDT_RUNS/$T/$D
 [ -e $R/branches ] || ln -s $S16/B1/$T/$D/branches $R/branches  # session 16's 16,249 pairs
 PAIRS="--cfg.critic-pair-weight ${W:-10} --cfg.critic-pair-loss logistic --cfg.critic-pair-batch 64"
