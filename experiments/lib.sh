@@ -16,15 +16,16 @@ own_runs() {
   mkdir -p "$QDT_CHECKPOINTS"
   ln -sfn "$PWD/checkpoints/behavior" "$QDT_CHECKPOINTS/behavior"
 }
-has_quality() {
-  python -c "import json, sys; sys.exit('quality' not in json.load(open('$R/s0/critic/critic.json')))" 2>/dev/null
+has_quality() {  # [SEED]: the critic of $R/s$SEED (default 0)
+  python -c "import json, sys; sys.exit('quality' not in json.load(open('$R/s${1:-0}/critic/critic.json')))" 2>/dev/null
 }
 # Session 15's Hopper `control` critic and DT states reused by s16 and s17 (T, D, R and QDT_CHECKPOINTS set first):
 #   continue_s15_critic ARM OPTS...  its seed-0 SARSA critic (`mid`, 50k steps, resumable state) copied into $R/s0
 #                                    and continued to 70k with OPTS, then scored by the gate (alignment pairs with
 #                                    session 15's seed-4 DT)
-#   qalign_from_s15 S TAG OPTS...    Q-ALIGN DT from session 15's seed-S DT state (step 12,000) with $R/s0's critic
-#                                    (`--config mid --cfg.eta-align 1` + OPTS), then both seed sets into $EXP/TAG-eval-E
+#   qalign_from_s15 S TAG OPTS...    Q-ALIGN DT from session 15's seed-S DT state (step 12,000) with the critic of
+#                                    $R/s$CRITIC_SEED (default 0; `--config mid --cfg.eta-align 1` + OPTS), then both
+#                                    seed sets into $EXP/TAG-eval-E
 S15=${QDT_EXP:-/work/exp}/s15-control-seeds
 continue_s15_critic() {
   local arm=$1
@@ -38,9 +39,10 @@ continue_s15_critic() {
 qalign_from_s15() {
   local S=$1 tag=$2
   shift 2
-  mkdir -p $R/s$S; [ -e $R/s$S/critic ] || ln -s ../s0/critic $R/s$S/critic
+  local cs=${CRITIC_SEED:-0}
+  mkdir -p $R/s$S; [ -e $R/s$S/critic ] || ln -s ../s$cs/critic $R/s$S/critic
   [ -d $R/s$S/pretrain ] || cp -r $S15/runs/$T/$D/s$S/pretrain $R/s$S/pretrain
-  local weak=$(python -c "import json; print('' if json.load(open('$R/s0/critic/critic.json'))['quality']['passed'] else '--allow-weak-critic')")
+  local weak=$(python -c "import json; print('' if json.load(open('$R/s$cs/critic/critic.json'))['quality']['passed'] else '--allow-weak-critic')")
   [ -f $QDT_CHECKPOINTS/$T/$D/qalign/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage qalign $weak --cfg.eta-align 1 "$@" > $L/qalign-$tag.log 2>&1
   for E in 300000 100000; do
     [ -f $EXP/$tag-eval-$E/report.json ] || nice -n 5 python -m core.evaluate --task $T --dataset $D --seed $S --models qalign $E10 --eval-seed $E --out $EXP/$tag-eval-$E > $L/eval-$tag-$E.log 2>&1
