@@ -246,7 +246,7 @@ def test_one_viewers_stop_bad_input_or_crash_leaves_the_others_running(engine, p
     def boom(action):
         raise RuntimeError("simulator exploded")
 
-    engine._runs[-1].lanes[0].env.step = boom  # the third episode's first model
+    engine._runs[-1].lanes[0].sim.step = boom  # the third episode's first model (its bare simulator)
     while not ok.ended.is_set():
         engine.tick()
     assert (ok.status, stopped.status, crashing.status) == ("done", "stopped", "error")
@@ -296,3 +296,50 @@ def test_the_engine_thread_plays_an_episode_in_real_time(paths):
         eng.close()
     assert ep.status == "done" and len(ep.records) == 7
     assert 0.29 <= ep.wall_s < 1.5, ep.wall_s  # 6 steps x 0.05 s
+
+
+def test_checkpoints_advanced_side_by_side_on_two_threads_give_the_same_episodes(paths):
+    """parallel_forwards runs one checkpoint's forward and simulators on a helper thread: nothing may cross over."""
+    runs = {}
+    for parallel in (False, True):
+        eng = LiveEngine(EngineConfig(max_episodes=8, parallel_forwards=parallel), clock=FakeClock())
+        eps = [
+            eng.submit(EpisodeRequest("hopper", paths["hopper"], target=20.0 + 5 * i, seed=i, pace=0, max_steps=25))
+            for i in range(3)
+        ]
+        while not all(ep.ended.is_set() for ep in eps):
+            eng.tick()
+        assert (eng._helper is not None) == parallel  # the helper thread ran (or not)
+        assert eng.forwards == 2 * eng.ticks  # still one forward per checkpoint per tick
+        runs[parallel] = [
+            [
+                (k, s.ret, s.q, s.done, None if s.pose is None else s.pose.tolist())
+                for r in ep.records
+                for k, s in r.lanes.items()
+            ]
+            for ep in eps
+        ]
+        eng.close()
+    assert runs[True] == runs[False]
+
+
+def test_an_episode_reaching_the_time_limit_ends_there_as_gymnasiums_time_limit_says(paths, monkeypatch):
+    """The engine steps the bare simulator and ends episodes at the task's limit itself: the last step is done."""
+    import dataclasses
+
+    import core.engine
+    from core.envs import get_task
+
+    short = dataclasses.replace(get_task("halfcheetah"), max_episode_steps=12)  # HalfCheetah never falls
+    monkeypatch.setattr(core.engine, "get_task", lambda name: short)
+    eng = LiveEngine(EngineConfig(max_episodes=2), clock=FakeClock())
+    ep = eng.submit(EpisodeRequest("halfcheetah", paths["halfcheetah"], target=10.0, pace=0))
+    while not ep.ended.is_set():
+        eng.tick()
+    assert ep.status == "done" and len(ep.records) == 13
+    assert [all(s.done for s in r.lanes.values()) for r in ep.records] == [False] * 12 + [True]
+    env = short.make()  # the wrapped env says the same at its 12th step
+    env.reset(seed=0)
+    flags = [env.step(env.action_space.sample())[3] for _ in range(12)]
+    assert flags == [False] * 11 + [True]
+    eng.close()
