@@ -181,7 +181,6 @@ class _Lane:
     kind: str
     group: _Group
     env: object
-    """The task's gymnasium env as made (wrappers included): reset through it, returned to the pool."""
     obs: np.ndarray
     geoms: np.ndarray
     ret: float = 0.0
@@ -194,12 +193,6 @@ class _Lane:
     moved: bool = False
     qpos: list = field(default_factory=list)
     qvel: list = field(default_factory=list)
-    sim: object = None
-    """``env.unwrapped``: stepped directly, as the wrappers' checks cost as much as Hopper's own step; the engine
-    ends the episode at the time limit itself (``Episode.limit``), as TimeLimit would."""
-
-    def __post_init__(self) -> None:
-        self.sim = self.env.unwrapped
 
 
 class _Group:
@@ -290,7 +283,7 @@ class LiveEngine:
         """Policy forwards so far (one per checkpoint per tick that had episodes of it due)."""
         self.ticks = 0
         self._helper: ThreadPoolExecutor | None = None
-        """The thread that runs one checkpoint's forward while this one runs another's (``parallel_forwards``)."""
+        """The thread that advances one checkpoint's episodes while this one advances another's (``parallel_forwards``)."""
 
     # ------------------------------------------------------------------ thread-safe entry points
 
@@ -522,12 +515,11 @@ class LiveEngine:
         speeds = np.zeros(len(lanes))
         for i, (lane, action) in enumerate(zip(lanes, actions)):
             try:
-                obs, reward, term, _, info = lane.sim.step(action)
+                obs, reward, term, trunc, info = lane.env.step(action)
             except Exception as err:  # noqa: BLE001  (one episode's simulator must not end the others)
                 failed[owner[lane]] = f"simulation failed: {err}"
                 continue
-            at_limit = owner[lane].t + 1 >= owner[lane].episode.task.max_episode_steps  # what TimeLimit would say
-            lane.obs, lane.ret, lane.done = obs, lane.ret + float(reward), bool(term or at_limit)
+            lane.obs, lane.ret, lane.done = obs, lane.ret + float(reward), bool(term or trunc)
             rewards[i], speeds[i] = reward, info.get("x_velocity", 0.0)
         rtgs = lanes[0].group.observe(lanes, rewards)
         qs = [None] * len(lanes) if values is None else [float(q) for q in values]

@@ -246,7 +246,7 @@ def test_one_viewers_stop_bad_input_or_crash_leaves_the_others_running(engine, p
     def boom(action):
         raise RuntimeError("simulator exploded")
 
-    engine._runs[-1].lanes[0].sim.step = boom  # the third episode's first model (its bare simulator)
+    engine._runs[-1].lanes[0].env.step = boom  # the third episode's first model
     while not ok.ended.is_set():
         engine.tick()
     assert (ok.status, stopped.status, crashing.status) == ("done", "stopped", "error")
@@ -324,7 +324,7 @@ def test_checkpoints_advanced_side_by_side_on_two_threads_give_the_same_episodes
 
 
 def test_an_episode_reaching_the_time_limit_ends_there_as_gymnasiums_time_limit_says(paths, monkeypatch):
-    """The engine steps the bare simulator and ends episodes at the task's limit itself: the last step is done."""
+    """An episode that runs to the task's time limit ends there, its last step marked done (both models)."""
     import dataclasses
 
     import core.engine
