@@ -18,7 +18,7 @@ import gradio as gr  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 
 import core  # noqa: E402,F401  (headless MuJoCo before anything imports it)
-from app import catalog, live_routes, text  # noqa: E402
+from app import catalog, episode, live_routes, text  # noqa: E402
 from app.alignment_tab import build_alignment_tab, show_precomputed  # noqa: E402
 from app.episode_tab import build_episode_tab  # noqa: E402
 from app.status import build_status_tab  # noqa: E402
@@ -52,12 +52,18 @@ def build_server(demo: gr.Blocks, engine: LiveEngine) -> FastAPI:
 
 
 def warm_up(engine: LiveEngine) -> None:
-    """Start the engine and, in the background, load every shipped model, build each task's simulator and start
-    the sweep lane workers, so the first viewer's episode (or sweep) starts without waiting for them."""
+    """Start the engine and, in the background, load every shipped model, build each task's simulator and the
+    episode plot once (plotly's first figure imports its layout classes: 0.46 s against 0.07 s after), and start
+    the sweep lane workers, so the first viewer's episode (or sweep) starts and ends without waiting for them."""
     models = catalog.available()
     paths = [str(catalog.model_path(t, d, k)) for t, ds in models.items() for d, kinds in ds.items() for k in kinds]
     engine.start()
-    threading.Thread(target=engine.warm, args=(sorted(models), paths), name="warm-up", daemon=True).start()
+
+    def warm() -> None:
+        engine.warm(sorted(models), paths)
+        episode.trace_figure({"t": [0, 1], "target": [0.0, 0.0], "dt:return": [0.0, 1.0]}, "return", "requested")
+
+    threading.Thread(target=warm, name="warm-up", daemon=True).start()
     lanes.warm(LANES - 1)
 
 
