@@ -1,7 +1,8 @@
 #!/bin/bash
 # s18-gate-1024 (RULES.md): B4 = session 17's B3 recipe with training seed 1, scored by the gate at 1,024 states;
 # C4 = Q-ALIGN DT with B4, only if B4 passes. Resumable (rerun: finished steps are skipped).
-# usage: experiments/s18-gate-1024/run.sh critic      (SARSA 50k seed 1, then logistic pairs to 70k, then the gate)
+# usage: [ARM=B5 CS=2] experiments/s18-gate-1024/run.sh critic   (SARSA 50k, seed CS (default 1), then logistic
+#                                                                  pairs to 70k, then the gate)
 #        experiments/s18-gate-1024/run.sh rescore     (B0-B3 of sessions 16-17 scored by the new gate: reported only)
 #        experiments/s18-gate-1024/run.sh qalign S    (seed S's Q-ALIGN DT with B4, then both seed sets; S 4 or 3)
 set -e
@@ -10,7 +11,9 @@ EXP=${QDT_EXP:-/work/exp}/s18-gate-1024
 S16=${QDT_EXP:-/work/exp}/s16-branch-critic
 S17=${QDT_EXP:-/work/exp}/s17-pair-learnability
 . "$(dirname "$0")/../lib.sh"
-own_runs $EXP/B4 $EXP/B4/ckpt
+ARM=${ARM:-B4} CS=${CS:-1}
+SUF=$([ $ARM = B4 ] || echo "-$ARM")  # B4's logs keep their first names
+own_runs $EXP/$ARM $EXP/$ARM/ckpt
 R=$QDT_RUNS/$T/$D
 mkdir -p $R
 [ -e $R/branches ] || ln -s $S16/B1/$T/$D/branches $R/branches  # session 16's 16,249 pairs
@@ -18,13 +21,13 @@ PAIRS="--cfg.critic-pair-weight 50 --cfg.critic-pair-loss logistic --cfg.critic-
 ACTOR=$S15/ckpt/$T/$D/dt/model-s4
 case "$1" in
 critic)
-  if [ ! -f $L/critic-sarsa.done ]; then  # the SARSA critic, seed 1, 50k steps (resumes if stopped)
-    nice -n 5 python -m core.train --task $T --dataset $D --seed 1 --config mid --stage critic > $L/critic-sarsa.log 2>&1
-    mkdir -p $EXP/B4-sarsa; cp $R/s1/critic/critic.* $EXP/B4-sarsa/  # kept; the finished critic's files mark a done stage
-    rm -f $R/s1/critic/critic.*; touch $L/critic-sarsa.done
+  if [ ! -f $L/critic-sarsa$SUF.done ]; then  # the SARSA critic, seed CS, 50k steps (resumes if stopped)
+    nice -n 5 python -m core.train --task $T --dataset $D --seed $CS --config mid --stage critic > $L/critic-sarsa$SUF.log 2>&1
+    mkdir -p $EXP/$ARM-sarsa; cp $R/s$CS/critic/critic.* $EXP/$ARM-sarsa/  # kept; the finished critic's files mark a done stage
+    rm -f $R/s$CS/critic/critic.*; touch $L/critic-sarsa$SUF.done
   fi
-  [ -f $R/s1/critic/critic.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed 1 --config mid --stage critic --cfg.critic-steps 70000 $PAIRS > $L/critic-pairs.log 2>&1
-  has_quality 1 || nice -n 5 python -m core.critic_quality --task $T --dataset $D --seed 1 --actor $ACTOR > $L/quality-B4.log 2>&1
+  [ -f $R/s$CS/critic/critic.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $CS --config mid --stage critic --cfg.critic-steps 70000 $PAIRS > $L/critic-pairs$SUF.log 2>&1
+  has_quality $CS || nice -n 5 python -m core.critic_quality --task $T --dataset $D --seed $CS --actor $ACTOR > $L/quality-$ARM.log 2>&1
   ;;
 rescore)  # copies of session 17's critics, so their own JSONs keep the scores they were given then
   for arm in B2 B3; do
@@ -37,7 +40,7 @@ rescore)  # copies of session 17's critics, so their own JSONs keep the scores t
   done
   ;;
 qalign)
-  CRITIC_SEED=1 qalign_from_s15 $2 C4-s$2 $PAIRS
+  CRITIC_SEED=$CS qalign_from_s15 $2 ${ARM/B/C}-s$2 $PAIRS
   ;;
 *) echo "unknown step $1" >&2; exit 2 ;;
 esac
