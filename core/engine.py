@@ -1,7 +1,8 @@
 """The live engine: one thread owns the simulators and policies of every running episode of every viewer,
 steps them together with one batched policy forward per checkpoint per step (continuous batching, as model
 servers do), paces each episode to wall time, and publishes what the page draws. Request handlers only
-submit, retarget, stop and read.
+submit, retarget, stop and read. When several checkpoints are due on one tick, a helper thread advances one of
+them meanwhile (``EngineConfig.parallel_forwards``); the engine thread waits for it before publishing.
 
     engine = LiveEngine().start()
     ep = engine.submit(EpisodeRequest("hopper", {"dt": dt_path, "qalign": qa_path}, target=1500.0))
