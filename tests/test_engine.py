@@ -343,3 +343,27 @@ def test_an_episode_reaching_the_time_limit_ends_there_as_gymnasiums_time_limit_
     flags = [env.step(env.action_space.sample())[3] for _ in range(12)]
     assert flags == [False] * 11 + [True]
     eng.close()
+
+
+def test_checkpoints_go_side_by_side_only_while_the_engine_is_behind(paths):
+    """On time on one thread: no helper. More than half a step late: the helper, until on time again."""
+    clock = FakeClock()
+    eng = LiveEngine(EngineConfig(max_episodes=2), clock=clock)
+    ep = eng.submit(EpisodeRequest("halfcheetah", paths["halfcheetah"], target=10.0, pace=1.0))
+    eng.tick()  # admitted on the grid
+    dt = ep.task.dt
+    run = eng._runs[0]
+    for _ in range(3):  # each tick exactly when the next step falls due
+        clock.now = run.due
+        assert eng.tick() == 1 and not eng._behind
+    assert eng._helper is None
+    clock.now = run.due + 0.6 * dt  # late by more than half a step: both checkpoints advance side by side
+    eng.tick()
+    assert eng._behind and eng._helper is not None
+    clock.now = run.due + 0.3 * dt  # still a little late: stays side by side (no flapping)
+    eng.tick()
+    assert eng._behind
+    clock.now = run.due  # on time again
+    eng.tick()
+    assert not eng._behind
+    eng.close()
