@@ -59,7 +59,7 @@ def main() -> None:
         for i in range(args.runs):
             for parallel in (False, True) if i % 2 == 0 else (True, False):
                 res[parallel].append(run(args.task, models, n, parallel, args.target))
-        outcomes = {r[2].__repr__() for rs in res.values() for r in rs}
+        outcomes = {repr(r[2]) for rs in res.values() for r in rs}
         walls = {p: statistics.median(r[0] for r in rs) for p, rs in res.items()}
         for parallel, rs in res.items():
             cpu = statistics.median(r[1] for r in rs)

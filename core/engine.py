@@ -23,7 +23,6 @@ import math
 import threading
 import time
 import uuid
-import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -37,7 +36,7 @@ from core import scene
 from core.calibration import Calibration, SpeedHold, SpeedHoldConfig, speed_rtg
 from core.envs import TaskSpec, get_task
 from core.models.critic import TwinCritic
-from core.policy import ReturnConditionedPolicy
+from core.policy import ReturnConditionedPolicy, checked_trace
 from core.store.checkpoint import load_critic
 from core.store.layout import critic_beside
 
@@ -286,9 +285,9 @@ class LiveEngine:
         """Policy forwards so far (one per checkpoint per tick that had episodes of it due)."""
         self.ticks = 0
         self._helper: ThreadPoolExecutor | None = None
+        """The thread that advances one checkpoint's episodes while this one advances another's (``parallel_forwards``)."""
         self._behind = False
         """Whether the last tick found an episode late (or unpaced): ``parallel_forwards`` applies while it holds."""
-        """The thread that advances one checkpoint's episodes while this one advances another's (``parallel_forwards``)."""
 
     # ------------------------------------------------------------------ thread-safe entry points
 
@@ -410,14 +409,15 @@ class LiveEngine:
         if not due:
             return 0
         self.ticks += 1
-        lateness = [(now - run.due) / run.step_s if run.step_s > 0 else math.inf for run in due]  # in steps
-        self._behind = max(lateness) > 0.5 or (self._behind and max(lateness) > 0.1)
+        worst = 0.0  # the latest due episode's lateness, in steps (unpaced: always behind)
         for run in due:
             late = now - run.due
+            worst = max(worst, late / run.step_s if run.step_s > 0 else math.inf)
             if run.step_s > 0 and late > self.cfg.max_lag_s:
                 skipped = math.floor(late / run.step_s) * run.step_s
                 run.t0 += skipped
                 run.episode.slip_s += skipped
+        self._behind = worst > 0.5 or (self._behind and worst > 0.1)
         self._step(due, now)
         return len(due)
 
@@ -512,12 +512,14 @@ class LiveEngine:
             values = group.values(lanes, actions)
         except Exception as err:  # noqa: BLE001  (ends only this checkpoint's episodes)
             return {}, {owner[lane]: f"policy failed: {err}" for lane in lanes}
-        failed: dict[_Run, str] = {}
-        return self._physics(lanes, actions, values, owner, failed), failed
+        return self._physics(group, lanes, actions, values, owner)
 
-    def _physics(self, lanes: list[_Lane], actions: np.ndarray, values, owner: dict, failed: dict) -> dict:
-        """Step ``lanes``' simulators with their actions: {lane: (reward, speed, rtg after, critic's value of the
-        action or None)}. A failure ends only the episodes it touched (``failed``: run -> message)."""
+    def _physics(
+        self, group: _Group, lanes: list[_Lane], actions: np.ndarray, values, owner: dict
+    ) -> tuple[dict, dict]:
+        """Step ``lanes``' simulators with their actions: ({lane: (reward, speed, rtg after, critic's value of the
+        action or None)}, {run: message}): a failure ends only the episodes it touched."""
+        failed: dict[_Run, str] = {}
         rewards = np.zeros(len(lanes), dtype=np.float32)
         speeds = np.zeros(len(lanes))
         for i, (lane, action) in enumerate(zip(lanes, actions)):
@@ -528,13 +530,14 @@ class LiveEngine:
                 continue
             lane.obs, lane.ret, lane.done = obs, lane.ret + float(reward), bool(term or trunc)
             rewards[i], speeds[i] = reward, info.get("x_velocity", 0.0)
-        rtgs = lanes[0].group.observe(lanes, rewards)
+        rtgs = group.observe(lanes, rewards)
         qs = [None] * len(lanes) if values is None else [float(q) for q in values]
-        return {
+        taken = {
             lane: (float(r), float(v), float(g), q)
             for lane, r, v, g, q in zip(lanes, rewards, speeds, rtgs, qs)
             if owner[lane] not in failed
         }
+        return taken, failed
 
     def _publish(self, run: _Run, taken: dict, now: float) -> None:
         """Append the run's step record; retire models that ended and the episode if it is over."""
@@ -623,27 +626,18 @@ class LiveEngine:
         env.close()
 
 
-def _traced_critic(critic: TwinCritic, atol: float = 1e-4):
-    """The critic as a frozen TorchScript trace if it gives the eager critic's values (checked at two batch sizes
-    with random inputs), else the eager critic with a warning: at the engine's batches of 1-16, Python dispatch
-    is most of an eager forward."""
-    try:
-        g = torch.Generator().manual_seed(0)
-        example = lambda n: (
-            torch.randn(n, critic.obs_dim, generator=g),
-            torch.rand(n, critic.act_dim, generator=g) * 2 - 1,
-        )  # noqa: E731
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            traced = torch.jit.freeze(torch.jit.trace(critic, example(2), check_trace=False))
-            for n in (1, 5):
-                s, a = example(n)
-                if not torch.allclose(traced(s, a), critic(s, a), atol=atol, rtol=1e-5):
-                    raise ValueError(f"the trace's values differ from the eager critic's at batch {n}")
-    except Exception as err:  # noqa: BLE001  (a speed-up only)
-        warnings.warn(f"live engine: keeping the eager critic ({err})", stacklevel=2)
-        return critic
-    return traced
+def _traced_critic(critic: TwinCritic):
+    """The critic as a checked TorchScript trace (``checked_trace``), else the eager critic: at the engine's batches
+    of 1-16, Python dispatch is most of an eager forward."""
+    g = torch.Generator().manual_seed(0)
+
+    def example(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.randn(n, critic.obs_dim, generator=g), torch.rand(n, critic.act_dim, generator=g) * 2 - 1
+
+    traced = checked_trace(
+        critic, example(2), [example(1), example(5)], atol=1e-4, rtol=1e-5, what="live engine: keeping the eager critic"
+    )
+    return critic if traced is None else traced
 
 
 def _check(request: EpisodeRequest) -> TaskSpec:

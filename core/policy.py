@@ -25,6 +25,28 @@ from core.models.dt import Bf16LastAction, DecisionTransformer, LastAction
 from core.store.checkpoint import load_model
 
 
+def checked_trace(
+    module, example: tuple, checks: list[tuple], atol: float, rtol: float = 0.0, warmup: int = 0, what: str = ""
+):
+    """A frozen TorchScript trace of ``module`` (traced on ``example``) if its outputs match the module's on every
+    input tuple in ``checks`` (batch sizes other than the traced one: the trace keeps the batch dimension free), else
+    None with the warning ``what`` (and why): a trace is a speed-up only, the eager module is always right. ``warmup``
+    calls pay for TorchScript's optimisation over its first calls here rather than on a viewer's first step."""
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer warnings about shapes read as Python numbers
+            traced = torch.jit.freeze(torch.jit.trace(module, example, check_trace=False))
+            for inputs in checks:
+                if not torch.allclose(traced(*inputs), module(*inputs), atol=atol, rtol=rtol):
+                    raise ValueError(f"the trace differs from the eager module at batch {len(inputs[0])}")
+            for _ in range(warmup):
+                traced(*example)
+    except Exception as err:  # noqa: BLE001  (a speed-up only)
+        warnings.warn(f"{what} ({err})", stacklevel=3)
+        return None
+    return traced
+
+
 class ReturnConditionedPolicy:
     def __init__(self, actor: DecisionTransformer, meta: dict):
         self.actor, self.meta = actor.eval(), meta
@@ -84,20 +106,12 @@ class ReturnConditionedPolicy:
         at batch 1, 1.3x at 8, 1.2x at 16, because Python dispatch dominates such small forwards; the live engine
         runs exactly those.
         """
-        try:
-            with torch.no_grad(), warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # tracer warnings about shapes read as Python numbers
-                traced = torch.jit.freeze(torch.jit.trace(self._eager, self._example(2), check_trace=False))
-                for n in (1, 3):
-                    window = self._example(n, seed=n)
-                    if not torch.allclose(traced(*window), self._eager(*window), atol=1e-5, rtol=0):
-                        raise ValueError(f"the trace's actions differ from the eager actor's at batch {n}")
-                for _ in range(3):  # TorchScript optimises a graph over its first calls: pay for that here
-                    traced(*self._example(2))
-        except Exception as err:  # noqa: BLE001  (a speed-up only: the eager actor is always right)
-            warnings.warn(f"policy.compile: keeping the eager actor ({err})", stacklevel=2)
-            return self
-        self._forward = traced
+        checks = [self._example(n, seed=n) for n in (1, 3)]
+        traced = checked_trace(
+            self._eager, self._example(2), checks, atol=1e-5, warmup=3, what="policy.compile: keeping the eager actor"
+        )
+        if traced is not None:
+            self._forward = traced
         return self
 
     @property
