@@ -295,7 +295,7 @@ class LiveEngine:
         """Validate, build the simulators (reset on the request's seed) and queue the episode; its first
         record (the reset pose) is published before this returns. Raises ValueError naming a bad field,
         FileNotFoundError for a missing checkpoint, EngineBusy when full."""
-        task = _check(request)
+        task = check_request(request)
         with self._lock:
             if len(self._runs) + self._pending >= self.cfg.max_episodes:
                 raise EngineBusy(
@@ -640,7 +640,7 @@ def _traced_critic(critic: TwinCritic):
     return critic if traced is None else traced
 
 
-def _check(request: EpisodeRequest) -> TaskSpec:
+def check_request(request: EpisodeRequest) -> TaskSpec:
     """The request's task, or a ValueError that names the bad field."""
     task = get_task(request.task)
     if request.mode not in ("return", "velocity"):

@@ -1,0 +1,119 @@
+"""Live-engine replicas in worker processes (core/shards.py) on the tiny checkpoints: the same episodes as the
+in-process engine, episodes dealt across replicas, retarget / stop / bad input as LiveEngine, and a replica that
+dies ends only its own episodes. One ShardedEngine (two worker processes) serves every test here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.calibration import Calibration, SpeedHoldConfig
+from core.engine import EngineBusy, EngineConfig, EpisodeRequest, LaneStep, LiveEngine, StepRecord
+from core.shards import ShardConfig, ShardedEngine, record_from_json, record_to_json, request_from_json, request_to_json
+from core.store.checkpoint import CheckpointError
+from core.store.layout import Run
+
+
+@pytest.fixture(scope="module")
+def paths(tiny_store, tmp_path_factory) -> dict[str, dict[str, str]]:
+    from tests.conftest import ROOT_VARS
+
+    mp = pytest.MonkeyPatch()
+    for name, path in tiny_store.items():  # the replicas inherit these roots through the environment
+        mp.setenv(ROOT_VARS[name], str(path))
+    mp.setenv(ROOT_VARS["results"], str(tmp_path_factory.mktemp("results")))
+    yield {t: {k: str(Run(t, "medium").model_path(k)) for k in ("dt", "qalign")} for t in ("hopper", "halfcheetah")}
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def sharded(paths):
+    eng = ShardedEngine(ShardConfig(shards=2, engine=EngineConfig(max_episodes=4, parallel_forwards=False))).start()
+    yield eng
+    eng.close()
+
+
+def lanes_of(ep) -> list:
+    return [
+        (r.t, r.target, k, s.ret, s.reward, s.rtg, s.q, s.done, None if s.pose is None else s.pose.tolist())
+        for r in ep.records
+        for k, s in r.lanes.items()
+    ]
+
+
+def test_a_replica_plays_the_same_episode_as_the_in_process_engine(paths, sharded):
+    request = EpisodeRequest("hopper", paths["hopper"], target=20.0, seed=3, pace=0, max_steps=40)
+    here = LiveEngine(EngineConfig(max_episodes=2)).run_to_end(request)
+    there = sharded.run_to_end(request)
+    assert there.status == here.status == "done" and there.id != here.id
+    assert lanes_of(there) == lanes_of(here) and len(there.records) > 5
+    assert there.critics == here.critics == {"qalign"} and there.scene == here.scene
+    for kind in here.states:  # qpos / qvel after every step, for the MP4 replay
+        for a, b in zip(here.states[kind], there.states[kind]):
+            np.testing.assert_array_equal(a, b)
+    assert sharded.episode(there.id) is there
+
+
+def test_episodes_are_dealt_across_replicas_and_each_acts_on_its_own_requests(paths, sharded):
+    eps = [
+        sharded.submit(EpisodeRequest("halfcheetah", paths["halfcheetah"], target=10.0, seed=i, pace=4.0))
+        for i in range(4)
+    ]
+    owners = [sharded._owner(ep.id) for ep in eps]
+    assert len({id(r) for r in owners}) == 2  # two replicas, two episodes each
+    with pytest.raises(EngineBusy, match="4 episodes already"):  # the cap holds over all replicas
+        sharded.submit(EpisodeRequest("halfcheetah", paths["halfcheetah"], target=10.0))
+    assert sharded.retarget(eps[0].id, 55.0)
+    assert sharded.stop(eps[1].id)
+    for ep in eps[1:]:
+        sharded.stop(ep.id)
+    for ep in eps:
+        assert ep.ended.wait(30)
+    assert eps[1].status == "stopped" and sharded.retarget(eps[1].id, 1.0) is False
+    assert eps[0].records[-1].target == 55.0 and eps[2].records[-1].target == 10.0  # only its own episode moved
+    assert all(r.t == i for ep in eps for i, r in enumerate(ep.records))  # every step arrived, in order
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ({"target": float("nan")}, ValueError),
+        ({"pace": -1.0}, ValueError),
+        ({"task": "ant"}, ValueError),
+        ({"models": {"dt": "/nonexistent/model"}}, CheckpointError),  # found by the replica, raised here by name
+    ],
+)
+def test_bad_input_gets_the_in_process_engines_error(paths, sharded, change, error):
+    request = EpisodeRequest(**{"task": "hopper", "models": paths["hopper"], "target": 20.0, **change})
+    with pytest.raises(error) as here:
+        LiveEngine(EngineConfig(max_episodes=1)).submit(request)
+    with pytest.raises(error) as there:
+        sharded.submit(request)
+    assert type(there.value) is type(here.value) and str(there.value) == str(here.value)
+
+
+def test_requests_and_steps_cross_the_pipe_unchanged():
+    cal = Calibration((0.0, 100.0, 200.0), (10.0, 90.0, 150.0))
+    req = EpisodeRequest("halfcheetah", {"dt": "a"}, "velocity", 2.5, 7, 2.0, 30, {"dt": cal}, SpeedHoldConfig())
+    assert request_from_json(request_to_json(req)) == req
+    pose = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
+    rec = StepRecord(3, 0.024, 20.0, {"dt": LaneStep(pose, 1.5, 0.5, 1.1, 18.5, False, None),
+                                      "qalign": LaneStep(None, 2.0, 0.0, 0.0, 18.0, True, 3.25)})  # fmt: skip
+    back = record_from_json(record_to_json(rec))
+    np.testing.assert_array_equal(back.lanes["dt"].pose, pose)
+    assert back.lanes["dt"].pose.dtype == np.float32 and back.lanes["qalign"] == rec.lanes["qalign"]
+    assert (back.t, back.wall, back.target) == (3, 0.024, 20.0)
+
+
+def test_a_replica_that_dies_ends_only_its_own_episodes(paths, sharded):
+    request = EpisodeRequest("halfcheetah", paths["halfcheetah"], target=10.0, pace=1.0)
+    a, b = sharded.submit(request), sharded.submit(request)
+    ra, rb = sharded._owner(a.id), sharded._owner(b.id)
+    assert ra is not rb
+    ra.proc.kill()
+    assert a.ended.wait(10) and a.status == "error" and "worker process stopped" in a.message
+    assert not b.ended.is_set()  # the other replica's episode runs on
+    again = sharded.run_to_end(EpisodeRequest("hopper", paths["hopper"], target=20.0, pace=0, max_steps=5))
+    assert again.status == "done" and len(again.records) == 6  # a dead replica is replaced
+    sharded.stop(b.id)
+    assert b.ended.wait(10) and b.status == "stopped"
