@@ -16,7 +16,7 @@ measures the server alone when browsers and server would otherwise share the mac
    second, episode wall time);
 2. together: N viewers (default 8) click within a fraction of a second, each on its own seed: start latency,
    frames drawn per second, wall time against the same seed alone, errors, and the server process's CPU
-   seconds per viewer (/proc/<pid>/stat).
+   seconds per viewer (/proc/<pid>/stat: the server process and its worker processes).
 
     python benchmarks/dashboard_speed.py --task hopper --dataset medium --viewers 8
     python benchmarks/dashboard_speed.py --repo /tmp/qdt-before     # the same on an older checkout
@@ -133,6 +133,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def server_cpu_seconds(pid: int) -> float:
+    """The server's CPU seconds with its worker processes' (the live engine's replicas, the sweep lanes)."""
+    return cpu_seconds(pid) + tree_cpu_seconds(pid, skip=-1)
+
+
 def tree_cpu_seconds(root: int, skip: int) -> float:
     """CPU seconds of ``root``'s descendants (the browser and its renderers), leaving out ``skip`` (the server):
     each live process's own time plus its reaped children's (fields 14-17)."""
@@ -202,7 +207,7 @@ def run_together(browser, url, args, seeds: list[int], server_pid: int) -> tuple
     Returns each viewer's numbers and the CPU seconds the server and the browser spent meanwhile."""
     pages = [open_viewer(browser, url, args.legacy, args.task, args.dataset, args.target, s) for s in seeds]
     me = os.getpid()
-    cpu0, browser0, t0 = cpu_seconds(server_pid), tree_cpu_seconds(me, server_pid), time.perf_counter()
+    cpu0, browser0, t0 = server_cpu_seconds(server_pid), tree_cpu_seconds(me, server_pid), time.perf_counter()
     for page in pages:
         page.evaluate(CLICK)
     deadline = time.time() + args.max_s
@@ -216,7 +221,7 @@ def run_together(browser, url, args, seeds: list[int], server_pid: int) -> tuple
         time.sleep(0.2)
     results = [r if r is not None else pages[i].evaluate(READ) for i, r in enumerate(results)]
     cost = {
-        "server_cpu_s": cpu_seconds(server_pid) - cpu0,
+        "server_cpu_s": server_cpu_seconds(server_pid) - cpu0,
         "browser_cpu_s": tree_cpu_seconds(me, server_pid) - browser0,
         "elapsed_s": time.perf_counter() - t0,
     }
@@ -279,10 +284,14 @@ def run_api(url, args, seeds: list[int], server_pid: int) -> tuple[list[dict], d
     """``run_together`` without browsers: one thread per viewer."""
     from concurrent.futures import ThreadPoolExecutor
 
-    cpu0, t0 = cpu_seconds(server_pid), time.perf_counter()
+    cpu0, t0 = server_cpu_seconds(server_pid), time.perf_counter()
     with ThreadPoolExecutor(len(seeds)) as pool:
         results = list(pool.map(lambda s: api_viewer(url, args, s), seeds))
-    cost = {"server_cpu_s": cpu_seconds(server_pid) - cpu0, "browser_cpu_s": 0.0, "elapsed_s": time.perf_counter() - t0}
+    cost = {
+        "server_cpu_s": server_cpu_seconds(server_pid) - cpu0,
+        "browser_cpu_s": 0.0,
+        "elapsed_s": time.perf_counter() - t0,
+    }
     return results, cost
 
 

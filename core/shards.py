@@ -1,17 +1,20 @@
-"""Live-engine replicas in worker processes: one ``LiveEngine`` per core, each stepping the episodes dealt to it.
+"""Live-engine replicas in worker processes: one ``LiveEngine`` per core, each checkpoint at home in one of them.
 
 One engine process cannot fill two cores: its simulators' Python and PyTorch's dispatch share one GIL, so the
-engine's helper thread gained only 1.23x at 8 side-by-side viewers (README, "Live view: before and after"), where
-two processes gained 1.94x on the sweeps (``core.lanes``). So the app runs the engine the way model servers run
-data-parallel replicas (vLLM's data parallelism, Triton's instance groups): ``ShardedEngine`` deals each new
-episode to the replica with the fewest running, and each replica is the same ``LiveEngine`` (continuous batching
-of its episodes, one forward per checkpoint per tick, real-time pacing) in a child process (``python -m
-core.shards``). The app's process keeps a mirror ``Episode`` per episode, which a reader thread fills from the
-replica's stream; handlers and the live stream read mirrors exactly as they read an in-process engine's episodes.
+engine's helper thread gained only 1.32-1.42x at 8 side-by-side viewers (``benchmarks/engine_speed.py``). So
+``ShardedEngine`` runs replicas of the same ``LiveEngine`` (continuous batching, one forward per checkpoint per tick,
+real-time pacing) in child processes (``python -m core.shards``) and gives every checkpoint a home replica (the one
+home to the fewest when it is first used): all its episodes, every viewer's, batch there, so each forward is as
+large as on one engine and no replica pays for another's. A side-by-side episode is two models, one per replica:
+each replica runs its part (the models at home there) as an episode of its own, on the same reset seed, target
+and pace, and the app's process merges the parts into one mirror ``Episode``, publishing step t once every part has
+taken it (a part that has ended holds its numbers without a pose, as ``LiveEngine`` shows a model that fell). The
+models of an episode are independent simulations, so the steps are those of one engine running the same batches.
+Handlers and the live stream read mirrors exactly as they read an in-process engine's episodes.
 
-Requests are validated here first (the same named errors as ``LiveEngine.submit``). Messages are plain data, no
-pickle: framed JSON (``core.lanes``'s framing). A replica that dies ends only its own episodes, with status
-``error``; the next episode dealt to it starts a new one.
+Requests are validated here first (the same named errors as ``LiveEngine.submit``); a retarget reaches every part
+and acts on each one's next step. Messages are plain data, no pickle: framed JSON (``core.lanes``'s framing). A
+replica that dies ends the episodes with a part there (status ``error``); the next one it is needed for starts anew.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -178,8 +181,79 @@ def _end_json(ep: Episode) -> dict:
 # ---------------------------------------------------------------------------------------------- the app's side
 
 
+class _Part:
+    """One replica's share of a viewer's episode: the models of it that this replica runs, as an episode there."""
+
+    def __init__(self, merged: _Merged, replica: _Replica, kinds: list[str]):
+        self.merged, self.replica, self.kinds = merged, replica, kinds
+        self.id = ""
+        """The episode's id in its replica."""
+        self.records: list[StepRecord] = []
+        self.end: dict | None = None
+        """The replica's end message, once this part has ended."""
+
+
+class _Merged:
+    """A viewer's episode: its mirror ``Episode`` and its parts. Step t is published once every part has taken it (a
+    part that has ended holds its last numbers, without a pose, as ``LiveEngine`` shows a model that fell)."""
+
+    def __init__(self, episode: Episode):
+        self.episode, self.parts = episode, []
+        self.lock = threading.Lock()
+
+    def update(self) -> None:
+        """Publish every step all parts have reached; end the episode when every part has ended (reader threads)."""
+        with self.lock:
+            ep = self.episode
+            while not ep.ended.is_set():
+                t, lanes, wall, target = len(ep.records), {}, 0.0, None
+                if any(p.end is not None and p.end["status"] != "done" and t >= len(p.records) for p in self.parts):
+                    # stopped or failed: the episode ends at that part's last step, as all of it does in LiveEngine
+                    if all(p.end is not None for p in self.parts):
+                        self._finish()
+                    return
+                for part in self.parts:
+                    if t < len(part.records):
+                        r = part.records[t]
+                        lanes.update(r.lanes)
+                        wall, target = max(wall, r.wall), r.target if target is None else target
+                    elif part.end is not None and part.records:  # ended: holds its numbers, no pose
+                        last = part.records[-1].lanes
+                        lanes.update({k: LaneStep(None, s.ret, 0.0, 0.0, s.rtg, True) for k, s in last.items()})
+                    else:
+                        return  # this part has not taken step t yet
+                if target is None:  # every part has ended and published all its steps
+                    self._finish()
+                    return
+                ep.records.append(StepRecord(t, wall, target, {k: lanes[k] for k in ep.kinds}))
+
+    def _finish(self) -> None:
+        ep, ends = self.episode, [part.end for part in self.parts]
+        failed = [e for e in ends if e["status"] == "error"]
+        stopped = [e for e in ends if e["status"] == "stopped"]
+        ep.status, ep.message = (
+            ("error", failed[0]["message"])
+            if failed
+            else ("stopped", stopped[0]["message"])
+            if stopped
+            else ("done", "")
+        )
+        ep.states = {k: (np.asarray(q), np.asarray(v)) for e in ends for k, (q, v) in e["states"].items()}
+        ep.start = min(e["start"] for e in ends)
+        ep.slip_s, ep.wall_s = max(e["slip_s"] for e in ends), max(e["wall_s"] for e in ends)
+        ep.ended.set()
+
+    def part_ended(self, part: _Part, msg: dict) -> None:
+        part.end = msg
+        if msg["status"] == "error":  # one model's failure ends the whole episode, as in LiveEngine
+            for other in self.parts:
+                if other is not part and other.end is None:
+                    other.replica.tell({"op": "stop", "id": other.id})
+        self.update()
+
+
 class _Replica:
-    """One replica process, its reader thread, and the mirrors of its running episodes."""
+    """One replica process, its reader thread, and the parts of episodes it runs."""
 
     def __init__(self, cfg: EngineConfig):
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
@@ -189,7 +263,7 @@ class _Replica:
         )  # fmt: skip
         self.ready = threading.Event()
         self.dead = False
-        self.running: dict[str, Episode] = {}
+        self.running: dict[str, _Part] = {}
         self._calls: dict[int, tuple[Future, Callable[[dict], None] | None]] = {}
         self._count = itertools.count()
         self._lock = threading.Lock()
@@ -197,7 +271,7 @@ class _Replica:
 
     def call(self, msg: dict, timeout: float, on_reply: Callable[[dict], None] | None = None) -> dict:
         """Send ``msg`` and wait for its reply; ``on_reply`` runs on the reader thread before any later message
-        is read (so a mirror it registers sees every step that follows the reply)."""
+        is read (so a part it registers sees every step that follows the reply)."""
         fut: Future = Future()
         with self._lock:
             if self.dead:
@@ -221,12 +295,15 @@ class _Replica:
                 msg = json.loads(_recv(self.proc.stdout))
                 op = msg["op"]
                 if op == "steps":
-                    for eid, records in msg["eps"].items():
-                        ep = self.running.get(eid)
-                        if ep is not None:
-                            ep.records.extend(record_from_json(r) for r in records)
+                    for pid, records in msg["eps"].items():
+                        part = self.running.get(pid)
+                        if part is not None:
+                            part.records.extend(record_from_json(r) for r in records)
+                            part.merged.update()
                 elif op == "end":
-                    self._end(msg)
+                    part = self.running.pop(msg["id"], None)
+                    if part is not None:
+                        part.merged.part_ended(part, msg)
                 elif op == "reply":
                     with self._lock:
                         fut, on_reply = self._calls.pop(msg["call"])
@@ -238,15 +315,6 @@ class _Replica:
         except (EOFError, OSError, ValueError) as err:
             self._died(err)
 
-    def _end(self, msg: dict) -> None:
-        ep = self.running.pop(msg["id"], None)
-        if ep is None:
-            return
-        ep.states = {k: (np.asarray(q), np.asarray(v)) for k, (q, v) in msg["states"].items()}
-        ep.start, ep.slip_s, ep.wall_s = msg["start"], msg["slip_s"], msg["wall_s"]
-        ep.status, ep.message = msg["status"], msg["message"]
-        ep.ended.set()
-
     def _died(self, err: BaseException) -> None:
         with self._lock:
             self.dead = True
@@ -256,9 +324,10 @@ class _Replica:
             self.proc.kill()
         for fut, _ in calls.values():
             fut.set_exception(RuntimeError(f"the live engine's worker process stopped: {err}"))
-        for ep in list(self.running.values()):
-            ep.status, ep.message = "error", "the live engine's worker process stopped"
-            ep.ended.set()
+        message = "the live engine's worker process stopped"
+        for part in list(self.running.values()):
+            part.merged.part_ended(part, {"status": "error", "message": message, "states": {}, "start": math.inf,
+                                          "slip_s": 0.0, "wall_s": 0.0})  # fmt: skip
         self.running.clear()
 
     def close(self) -> None:
@@ -281,7 +350,9 @@ class ShardedEngine:
             raise ValueError(f"shards must be at least 1, got {cfg.shards}")
         self.shard_cfg, self.cfg = cfg, cfg.engine
         self._replicas: list[_Replica | None] = [None] * cfg.shards
-        self._episodes: dict[str, Episode] = {}
+        self._home: dict[str, int] = {}
+        """Checkpoint path -> the replica that runs it (all its episodes batch there)."""
+        self._episodes: dict[str, _Merged] = {}
         self._lock = threading.Lock()
         self._pending = 0
 
@@ -293,84 +364,118 @@ class ShardedEngine:
                     self._replicas[i] = _Replica(self.cfg)
         return self
 
+    def _place(self, path: str) -> int:
+        """The replica of checkpoint ``path``: its home, or (new) the replica home to the fewest (under the lock)."""
+        if path not in self._home:
+            load = [0] * len(self._replicas)
+            for i in self._home.values():
+                load[i] += 1
+            self._home[path] = load.index(min(load))
+        return self._home[path]
+
     def _ready(self, rep: _Replica) -> _Replica:
         if not rep.ready.wait(self.shard_cfg.start_timeout_s) or rep.dead:
             raise RuntimeError("the live engine's worker process did not start")
         return rep
 
     def submit(self, request: EpisodeRequest) -> Episode:
-        """Validate here, deal the episode to the replica with the fewest running, return its mirror (its first
-        record, the reset pose, already in it). Raises as ``LiveEngine.submit`` does."""
+        """Validate here, hand each model to the replica that runs its checkpoint, return the episode's mirror (its
+        first record, the reset pose, already in it). Raises as ``LiveEngine.submit`` does."""
         task = check_request(request)
         self.start()
         with self._lock:
-            running = sum(len(r.running) for r in self._replicas if r is not None) + self._pending
+            running = sum(not m.episode.ended.is_set() for m in self._episodes.values()) + self._pending
             if running >= self.cfg.max_episodes:
                 raise EngineBusy(
                     f"the live view is running {self.cfg.max_episodes} episodes already; try again in a few seconds"
                 )
-            rep = min(self._replicas, key=lambda r: len(r.running))
             self._pending += 1
-        mirror: list[Episode] = []
-
-        def register(reply: dict) -> None:  # on the reader thread, before the episode's first steps arrive
-            if reply["ok"]:
-                ep = Episode(request, task, reply["scene"])
-                ep.id, ep.critics = reply["id"], set(reply["critics"])
-                ep.records.append(record_from_json(reply["first"]))
-                rep.running[ep.id] = ep
-                mirror.append(ep)
-
+            homes: dict[int, list[str]] = {}
+            for kind, path in request.models.items():
+                homes.setdefault(self._place(str(path)), []).append(kind)
+            merged = _Merged(Episode(request, task, {}))
+            merged.parts = [_Part(merged, self._replicas[i], kinds) for i, kinds in homes.items()]
         try:
-            reply = self._ready(rep).call({"op": "submit", "request": request_to_json(request)}, 120, register)
-            if not reply["ok"]:
-                raise _ERRORS.get(reply["kind"], RuntimeError)(reply["message"])
-            ep = mirror[0]
+            for part in merged.parts:
+                self._submit_part(request, part)
+            ep = merged.episode
+            merged.update()  # every part has its reset pose: step 0 is published
             with self._lock:
-                self._episodes[ep.id] = ep
+                self._episodes[ep.id] = merged
                 self._forget()
+            return ep
+        except BaseException:
+            for part in merged.parts:
+                if part.id:
+                    part.replica.tell({"op": "stop", "id": part.id})
+            raise
         finally:
             with self._lock:
                 self._pending -= 1
-        return ep
+
+    def _submit_part(self, request: EpisodeRequest, part: _Part) -> None:
+        models = {k: request.models[k] for k in part.kinds}
+        outcome = {k: c for k, c in request.outcome.items() if k in models} if request.outcome else None
+        sub = replace(request, models=models, outcome=outcome or None)
+
+        def register(reply: dict) -> None:  # on the reader thread, before this part's first steps arrive
+            if reply["ok"]:
+                part.id = reply["id"]
+                part.records.append(record_from_json(reply["first"]))
+                part.replica.running[part.id] = part
+
+        reply = self._ready(part.replica).call({"op": "submit", "request": request_to_json(sub)}, 120, register)
+        if not reply["ok"]:
+            raise _ERRORS.get(reply["kind"], RuntimeError)(reply["message"])
+        ep = part.merged.episode
+        ep.scene = reply["scene"]
+        ep.critics |= set(reply["critics"])
 
     def _forget(self) -> None:
         """Keep at most ``keep_finished`` ended episodes (for late readers and the MP4 export)."""
-        ended = [k for k, e in self._episodes.items() if e.ended.is_set()]
+        ended = [k for k, m in self._episodes.items() if m.episode.ended.is_set()]
         for k in ended[: max(0, len(ended) - self.cfg.keep_finished)]:
             del self._episodes[k]
 
-    def _owner(self, episode_id: str) -> _Replica | None:
-        return next((r for r in self._replicas if r is not None and episode_id in r.running), None)
+    def _running(self, episode_id: str) -> _Merged | None:
+        merged = self._episodes.get(str(episode_id))
+        return None if merged is None or merged.episode.ended.is_set() else merged
 
     def retarget(self, episode_id: str, target: float) -> bool:
+        """Every part of the episode takes the new target from its next step on (each replica's own next step)."""
         if not math.isfinite(target):
             raise ValueError(f"target must be a finite number, got {target!r}")
-        rep = self._owner(str(episode_id))
-        if rep is None:
+        merged = self._running(episode_id)
+        if merged is None:
             return False
-        rep.tell({"op": "retarget", "id": str(episode_id), "target": float(target)})
+        for part in merged.parts:
+            part.replica.tell({"op": "retarget", "id": part.id, "target": float(target)})
         return True
 
     def stop(self, episode_id: str) -> bool:
-        rep = self._owner(str(episode_id))
-        if rep is None:
+        merged = self._running(episode_id)
+        if merged is None:
             return False
-        rep.tell({"op": "stop", "id": str(episode_id)})
+        for part in merged.parts:
+            part.replica.tell({"op": "stop", "id": part.id})
         return True
 
     def episode(self, episode_id: str) -> Episode | None:
         with self._lock:
-            return self._episodes.get(str(episode_id))
+            merged = self._episodes.get(str(episode_id))
+        return None if merged is None else merged.episode
 
     def warm(self, tasks: list[str], paths: list[str]) -> None:
-        """Every replica builds the tasks' simulators and loads (and traces) the checkpoints, side by side."""
+        """Give each checkpoint its replica; each replica builds the tasks' simulators and loads (and traces) its
+        checkpoints, side by side."""
         self.start()
+        with self._lock:
+            mine = [[p for p in paths if self._place(str(p)) == i] for i in range(len(self._replicas))]
         calls = [
             threading.Thread(
-                target=lambda r=r: self._ready(r).call({"op": "warm", "tasks": tasks, "paths": paths}, 600)
+                target=lambda r=r, ps=ps: self._ready(r).call({"op": "warm", "tasks": tasks, "paths": ps}, 600)
             )
-            for r in self._replicas
+            for r, ps in zip(self._replicas, mine)
         ]
         for t in calls:
             t.start()

@@ -4,6 +4,8 @@ dies ends only its own episodes. One ShardedEngine (two worker processes) serves
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -54,24 +56,30 @@ def test_a_replica_plays_the_same_episode_as_the_in_process_engine(paths, sharde
     assert sharded.episode(there.id) is there
 
 
-def test_episodes_are_dealt_across_replicas_and_each_acts_on_its_own_requests(paths, sharded):
+def test_each_checkpoint_runs_in_its_home_replica_and_each_episode_acts_on_its_own_requests(paths, sharded):
     eps = [
         sharded.submit(EpisodeRequest("halfcheetah", paths["halfcheetah"], target=10.0, seed=i, pace=4.0))
         for i in range(4)
     ]
-    owners = [sharded._owner(ep.id) for ep in eps]
-    assert len({id(r) for r in owners}) == 2  # two replicas, two episodes each
+    homes = {sharded._home[paths["halfcheetah"][k]] for k in ("dt", "qalign")}
+    assert homes == {0, 1}  # the two checkpoints in different replicas, every episode's two models apart
+    for rep in sharded._replicas:  # each replica runs one part (one model) of each episode, batched together
+        assert sorted(len(p.kinds) for p in rep.running.values()) == [1, 1, 1, 1]
     with pytest.raises(EngineBusy, match="4 episodes already"):  # the cap holds over all replicas
         sharded.submit(EpisodeRequest("halfcheetah", paths["halfcheetah"], target=10.0))
     assert sharded.retarget(eps[0].id, 55.0)
-    assert sharded.stop(eps[1].id)
     for ep in eps[1:]:
-        sharded.stop(ep.id)
+        assert sharded.stop(ep.id)
+    deadline = time.time() + 30
+    while eps[0].records[-1].target != 55.0 and time.time() < deadline:  # the episode has taken the new target
+        time.sleep(0.01)
+    assert sharded.stop(eps[0].id)
     for ep in eps:
-        assert ep.ended.wait(30)
-    assert eps[1].status == "stopped" and sharded.retarget(eps[1].id, 1.0) is False
+        assert ep.ended.wait(30) and ep.status == "stopped"
+    assert sharded.retarget(eps[1].id, 1.0) is False
     assert eps[0].records[-1].target == 55.0 and eps[2].records[-1].target == 10.0  # only its own episode moved
-    assert all(r.t == i for ep in eps for i, r in enumerate(ep.records))  # every step arrived, in order
+    assert all(r.t == i and list(r.lanes) == ["dt", "qalign"] for ep in eps for i, r in enumerate(ep.records))
+    assert all(s.pose is not None for ep in eps for r in ep.records for s in r.lanes.values())  # stopped as one
 
 
 @pytest.mark.parametrize(
@@ -105,13 +113,14 @@ def test_requests_and_steps_cross_the_pipe_unchanged():
     assert (back.t, back.wall, back.target) == (3, 0.024, 20.0)
 
 
-def test_a_replica_that_dies_ends_only_its_own_episodes(paths, sharded):
-    request = EpisodeRequest("halfcheetah", paths["halfcheetah"], target=10.0, pace=1.0)
-    a, b = sharded.submit(request), sharded.submit(request)
-    ra, rb = sharded._owner(a.id), sharded._owner(b.id)
-    assert ra is not rb
-    ra.proc.kill()
-    assert a.ended.wait(10) and a.status == "error" and "worker process stopped" in a.message
+def test_a_replica_that_dies_ends_only_the_episodes_with_a_part_there(paths, sharded):
+    models = paths["halfcheetah"]
+    alone = {k: EpisodeRequest("halfcheetah", {k: models[k]}, target=10.0, pace=1.0) for k in ("dt", "qalign")}
+    a, b = sharded.submit(alone["dt"]), sharded.submit(alone["qalign"])
+    both = sharded.submit(EpisodeRequest("halfcheetah", models, target=10.0, pace=1.0))
+    sharded._replicas[sharded._home[models["dt"]]].proc.kill()
+    for ep in (a, both):
+        assert ep.ended.wait(10) and ep.status == "error" and "worker process stopped" in ep.message
     assert not b.ended.is_set()  # the other replica's episode runs on
     again = sharded.run_to_end(EpisodeRequest("hopper", paths["hopper"], target=20.0, pace=0, max_steps=5))
     assert again.status == "done" and len(again.records) == 6  # a dead replica is replaced
