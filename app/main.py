@@ -25,7 +25,7 @@ from app.status import build_status_tab  # noqa: E402
 from core import lanes  # noqa: E402
 from core.engine import LiveEngine  # noqa: E402
 from core.rollout import LANES  # noqa: E402
-from core.shards import ShardedEngine  # noqa: E402
+from core.shards import ShardedEngine, live_engine  # noqa: E402
 
 MAX_QUEUE = 32  # waiting requests beyond this are refused with a message instead of piling up
 
@@ -71,7 +71,7 @@ def warm_up(engine: LiveEngine | ShardedEngine) -> None:
 def main() -> None:
     import uvicorn
 
-    engine = ShardedEngine()  # one live engine per core, each in its own process (core/shards.py)
+    engine = live_engine()  # one live engine per core, each in its own process (core/shards.py)
     server = build_server(build_app(engine), engine)
     warm_up(engine)
     host = os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1")

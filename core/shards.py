@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -54,16 +55,31 @@ log = logging.getLogger(__name__)
 _ERRORS = {e.__name__: e for e in (ValueError, CheckpointError, FileNotFoundError, EngineBusy)}
 """What ``LiveEngine.submit`` raises for a viewer's request, raised again here by name (anything else: RuntimeError)."""
 
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+
 PUMP_S = 0.01
 """How often a replica sends its episodes' new steps: well inside the page's 0.1 s play-out buffer."""
+
+
+def usable_cpus() -> int:
+    """Cores this process may use: its CPU affinity, and the cgroup's CPU quota where one is set (a container's
+    "2 vCPU" on a larger host shows all the host's cores to ``os.cpu_count``)."""
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        quota, period = CGROUP_CPU_MAX.read_text().split()  # cgroup v2: "max 100000" or "200000 100000"
+        if quota != "max":
+            n = min(n, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, n)
 
 
 @dataclass(frozen=True)
 class ShardConfig:
     """How many replicas, and each one's engine."""
 
-    shards: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
-    """Replica processes: one per core (at most 4: past that, more viewers per replica batch better)."""
+    shards: int = field(default_factory=lambda: min(4, usable_cpus()))
+    """Replica processes: one per usable core, at most 4 (a replica only helps while checkpoints outnumber it)."""
     engine: EngineConfig = EngineConfig(parallel_forwards=False)
     """Each replica's engine; its ``max_episodes`` also caps the whole. No helper thread: the replicas use the cores."""
     start_timeout_s: float = 60.0
@@ -491,6 +507,12 @@ class ShardedEngine:
         for rep in self._replicas:
             if rep is not None:
                 rep.close()
+
+
+def live_engine() -> LiveEngine | ShardedEngine:
+    """The app's live engine: replicas on a machine with two or more usable cores, else one in-process engine."""
+    cfg = ShardConfig()
+    return ShardedEngine(cfg) if cfg.shards > 1 else LiveEngine()
 
 
 if __name__ == "__main__":

@@ -126,3 +126,17 @@ def test_a_replica_that_dies_ends_only_the_episodes_with_a_part_there(paths, sha
     assert again.status == "done" and len(again.records) == 6  # a dead replica is replaced
     sharded.stop(b.id)
     assert b.ended.wait(10) and b.status == "stopped"
+
+
+@pytest.mark.parametrize(("cpu_max", "quota"), [("max 100000\n", None), ("150000 100000\n", 2), ("50000 100000\n", 1)])
+def test_replicas_follow_the_containers_cpu_quota(tmp_path, monkeypatch, cpu_max, quota):
+    import os
+
+    import core.shards
+
+    (tmp_path / "cpu.max").write_text(cpu_max)
+    monkeypatch.setattr(core.shards, "CGROUP_CPU_MAX", tmp_path / "cpu.max")
+    cores = len(os.sched_getaffinity(0))
+    assert core.shards.usable_cpus() == (cores if quota is None else min(cores, quota))
+    monkeypatch.setattr(core.shards, "CGROUP_CPU_MAX", tmp_path / "absent")
+    assert core.shards.usable_cpus() == cores
