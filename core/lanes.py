@@ -10,7 +10,9 @@ Threads could not do this: gymnasium's Python and PyTorch's dispatch hold one GI
 
 Messages are plain data, nothing unpickled: JSON headers, the actor's weights as safetensors bytes (sent once per
 model and kept by the worker, keyed by a hash of weights and metadata), results as JSON. A lane gives the same
-numbers in a worker as in the caller (same rows, one torch thread, the same code: ``_sweep_rows``).
+numbers in a worker as in the caller (same rows, one torch thread, the same code: ``_sweep_rows``). The framing and
+the child-process helpers (``spawn``, ``close_child``, ``protocol_stdout``) serve the live engine's replicas too
+(``core.shards``).
 """
 
 from __future__ import annotations
@@ -72,12 +74,12 @@ def _policy_from(header: dict, weights: bytes) -> ReturnConditionedPolicy:
     return policy.compile() if header["compiled"] else policy
 
 
-def _send(stream, payload: bytes) -> None:
+def send_frame(stream, payload: bytes) -> None:
     stream.write(struct.pack(">Q", len(payload)) + payload)
     stream.flush()
 
 
-def _recv(stream) -> bytes:
+def recv_frame(stream) -> bytes:
     """One frame; EOFError when the other side has gone."""
     head = stream.read(8)
     if len(head) < 8:
@@ -89,8 +91,39 @@ def _recv(stream) -> bytes:
     return body
 
 
-def _send_json(stream, msg: dict) -> None:
-    _send(stream, json.dumps(msg).encode())
+def send_json(stream, msg: dict) -> None:
+    send_frame(stream, json.dumps(msg).encode())
+
+
+def spawn(module: str, *args: str) -> subprocess.Popen:
+    """``python -m module args`` from the repository root, talking frames over its stdin and stdout."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
+    return subprocess.Popen(
+        [sys.executable, "-m", module, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=REPO_ROOT
+    )
+
+
+def close_child(proc: subprocess.Popen) -> None:
+    """Close a worker's pipes (its loop ends on end of input) and reap it; kill it if it has not ended in 5 s."""
+    for stream in (proc.stdin, proc.stdout):
+        try:
+            stream.close()
+        except OSError:
+            pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def protocol_stdout():
+    """In a worker: the real stdout, binary, for the protocol alone; anything printed afterwards (a library's
+    warning) goes to stderr."""
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return out
 
 
 def serve(inp, out) -> None:
@@ -99,15 +132,15 @@ def serve(inp, out) -> None:
 
     torch.set_num_threads(1)
     policies: dict[str, ReturnConditionedPolicy] = {}
-    _send_json(out, {"op": "ready"})  # imports done
+    send_json(out, {"op": "ready"})  # imports done
     while True:
         try:
-            msg = json.loads(_recv(inp))
+            msg = json.loads(recv_frame(inp))
         except EOFError:
             return
         try:
             if msg["op"] == "model":
-                policies = {msg["key"]: _policy_from(msg["header"], _recv(inp))}  # keep the latest only
+                policies = {msg["key"]: _policy_from(msg["header"], recv_frame(inp))}  # keep the latest only
                 continue
             ret, length, vel = _sweep_rows(
                 policies[msg["key"]],
@@ -115,20 +148,17 @@ def serve(inp, out) -> None:
                 np.asarray(msg["targets"], dtype=np.float64),
                 np.asarray(msg["seeds"]),
                 msg["limit"],
-                lambda done: _send_json(out, {"op": "progress", "done": done}),
+                lambda done: send_json(out, {"op": "progress", "done": done}),
             )
             reply = {"op": "result", "ret": ret.tolist(), "length": length.tolist(), "vel": vel.tolist()}
         except Exception:  # noqa: BLE001  (reported to the caller, who raises it)
             reply = {"op": "error", "message": traceback.format_exc(limit=4)}
-        _send_json(out, reply)
+        send_json(out, reply)
 
 
 class _Worker:
     def __init__(self):
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "core.lanes"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=REPO_ROOT
-        )
+        self.proc = spawn("core.lanes")
         self.model_key = None
         self.ready = False
 
@@ -136,7 +166,7 @@ class _Worker:
         """Block until the worker has imported everything (its first message)."""
         if not self.ready:
             try:
-                msg = json.loads(_recv(self.proc.stdout))
+                msg = json.loads(recv_frame(self.proc.stdout))
             except (EOFError, OSError) as err:
                 self.close()
                 raise LaneError(
@@ -159,8 +189,8 @@ class _Worker:
         self.wait_ready()
         try:
             if key != self.model_key:
-                _send_json(self.proc.stdin, {"op": "model", "key": key, "header": header})
-                _send(self.proc.stdin, weights)
+                send_json(self.proc.stdin, {"op": "model", "key": key, "header": header})
+                send_frame(self.proc.stdin, weights)
                 self.model_key = key
             job = {
                 "op": "sweep",
@@ -170,9 +200,9 @@ class _Worker:
                 "seeds": np.asarray(seeds).tolist(),
                 "limit": int(limit),
             }
-            _send_json(self.proc.stdin, job)
+            send_json(self.proc.stdin, job)
             while True:
-                msg = json.loads(_recv(self.proc.stdout))
+                msg = json.loads(recv_frame(self.proc.stdout))
                 if msg["op"] == "progress":
                     tell(msg["done"])
                 elif msg["op"] == "error":
@@ -188,16 +218,7 @@ class _Worker:
         return self.proc.poll() is None
 
     def close(self) -> None:
-        for stream in (self.proc.stdin, self.proc.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        close_child(self.proc)
 
 
 _idle: list[_Worker] = []
@@ -256,8 +277,4 @@ def shutdown() -> None:
 
 
 if __name__ == "__main__":
-    # The protocol owns the real stdout; anything printed (a library's warning) goes to stderr instead.
-    protocol_out = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    serve(sys.stdin.buffer, protocol_out)
+    serve(sys.stdin.buffer, protocol_stdout())

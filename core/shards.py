@@ -24,7 +24,6 @@ import json
 import logging
 import math
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -46,9 +45,8 @@ from core.engine import (
     StepRecord,
     check_request,
 )
-from core.lanes import _recv, _send_json
+from core.lanes import close_child, protocol_stdout, recv_frame, send_json, spawn
 from core.store.checkpoint import CheckpointError
-from core.store.layout import REPO_ROOT
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +132,7 @@ def serve(inp, out, cfg: EngineConfig) -> None:
 
     def send(msg: dict) -> None:
         with lock:
-            _send_json(out, msg)
+            send_json(out, msg)
 
     def pump() -> None:
         while True:
@@ -162,7 +160,7 @@ def serve(inp, out, cfg: EngineConfig) -> None:
     threading.Thread(target=pump, name="replica-pump", daemon=True).start()
     while True:
         try:
-            msg = json.loads(_recv(inp))
+            msg = json.loads(recv_frame(inp))
         except (EOFError, OSError):
             engine.close()
             return
@@ -272,11 +270,7 @@ class _Replica:
     """One replica process, its reader thread, and the parts of episodes it runs."""
 
     def __init__(self, cfg: EngineConfig):
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "core.shards", json.dumps(asdict(cfg))],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=REPO_ROOT,
-        )  # fmt: skip
+        self.proc = spawn("core.shards", json.dumps(asdict(cfg)))
         self.ready = threading.Event()
         self.dead = False
         self.running: dict[str, _Part] = {}
@@ -294,21 +288,21 @@ class _Replica:
                 raise RuntimeError("the live engine's worker process has stopped")
             n = next(self._count)
             self._calls[n] = (fut, on_reply)
-            _send_json(self.proc.stdin, {**msg, "call": n})
+            send_json(self.proc.stdin, {**msg, "call": n})
         return fut.result(timeout)
 
     def tell(self, msg: dict) -> None:
         with self._lock:
             if not self.dead:
                 try:
-                    _send_json(self.proc.stdin, msg)
+                    send_json(self.proc.stdin, msg)
                 except OSError:
                     pass  # the reader thread finds it dead and ends its episodes
 
     def _read(self) -> None:
         try:
             while True:
-                msg = json.loads(_recv(self.proc.stdout))
+                msg = json.loads(recv_frame(self.proc.stdout))
                 op = msg["op"]
                 if op == "steps":
                     for pid, records in msg["eps"].items():
@@ -347,14 +341,7 @@ class _Replica:
         self.running.clear()
 
     def close(self) -> None:
-        try:
-            self.proc.stdin.close()
-        except OSError:
-            pass
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        close_child(self.proc)
 
 
 class ShardedEngine:
@@ -516,9 +503,4 @@ def live_engine() -> LiveEngine | ShardedEngine:
 
 
 if __name__ == "__main__":
-    # The protocol owns the real stdout; anything printed (a library's warning) goes to stderr instead.
-    protocol_out = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    engine_cfg = json.loads(sys.argv[1])
-    serve(sys.stdin.buffer, protocol_out, EngineConfig(**engine_cfg))
+    serve(sys.stdin.buffer, protocol_stdout(), EngineConfig(**json.loads(sys.argv[1])))
