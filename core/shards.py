@@ -272,7 +272,7 @@ class _Replica:
     def __init__(self, cfg: EngineConfig):
         self.proc = spawn("core.shards", json.dumps(asdict(cfg)))
         self.ready = threading.Event()
-        self.dead = False
+        self.dead = self.closing = False
         self.running: dict[str, _Part] = {}
         self._calls: dict[int, tuple[Future, Callable[[dict], None] | None]] = {}
         self._count = itertools.count()
@@ -326,6 +326,8 @@ class _Replica:
             self._died(err)
 
     def _died(self, err: BaseException) -> None:
+        if not self.closing:
+            log.warning("live engine replica (pid %d) stopped: %r; its episodes end with an error", self.proc.pid, err)
         with self._lock:
             self.dead = True
             calls, self._calls = self._calls, {}
@@ -341,6 +343,7 @@ class _Replica:
         self.running.clear()
 
     def close(self) -> None:
+        self.closing = True
         close_child(self.proc)
 
 
