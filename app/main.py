@@ -71,7 +71,7 @@ def warm_up(engine: LiveEngine | ShardedEngine) -> None:
 def main() -> None:
     import uvicorn
 
-    engine = live_engine()  # one live engine per core, each in its own process (core/shards.py)
+    engine = live_engine().start()  # one engine per core in its own process (core/shards.py): they import meanwhile
     server = build_server(build_app(engine), engine)
     warm_up(engine)
     host = os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1")

@@ -156,6 +156,19 @@ def serve(inp, out, cfg: EngineConfig) -> None:
             except (OSError, ValueError):
                 return
 
+    def submit(msg: dict, started: list[Episode]) -> dict:
+        ep = engine.submit(request_from_json(msg["request"]))
+        started.append(ep)
+        return {"id": ep.id, "scene": ep.scene, "critics": sorted(ep.critics), "first": record_to_json(ep.records[0])}
+
+    def answer(msg: dict, work) -> None:
+        """Reply to a call with what ``work`` returns, or with its error (the caller raises it by kind)."""
+        try:
+            reply = {"op": "reply", "call": msg["call"], "ok": True, **work(msg)}
+        except Exception as err:  # noqa: BLE001
+            reply = {"op": "reply", "call": msg["call"], "ok": False, "kind": type(err).__name__, "message": str(err)}
+        send(reply)
+
     send({"op": "ready"})
     threading.Thread(target=pump, name="replica-pump", daemon=True).start()
     while True:
@@ -169,19 +182,13 @@ def serve(inp, out, cfg: EngineConfig) -> None:
             engine.retarget(msg["id"], msg["target"])
         elif op == "stop":
             engine.stop(msg["id"])
+        elif op == "warm":  # on its own thread: a viewer's episode must not wait behind the warm-up
+            threading.Thread(target=answer, args=(msg, lambda m: engine.warm(m["tasks"], m["paths"]) or {})).start()
         else:
-            try:
-                if op == "submit":
-                    ep = engine.submit(request_from_json(msg["request"]))
-                    first = record_to_json(ep.records[0])
-                    send({"op": "reply", "call": msg["call"], "ok": True, "id": ep.id, "scene": ep.scene,
-                          "critics": sorted(ep.critics), "first": first})  # fmt: skip
-                    watched[ep.id] = [ep, 1]  # after the reply: its steps follow it on the stream
-                else:  # warm
-                    engine.warm(msg["tasks"], msg["paths"])
-                    send({"op": "reply", "call": msg["call"], "ok": True})
-            except Exception as err:  # noqa: BLE001  (the caller raises it, by kind)
-                send({"op": "reply", "call": msg["call"], "ok": False, "kind": type(err).__name__, "message": str(err)})
+            started: list[Episode] = []
+            answer(msg, lambda m, started=started: submit(m, started))
+            for ep in started:  # after the reply: the pump's batches of its steps follow it on the stream
+                watched[ep.id] = [ep, 1]
 
 
 def _end_json(ep: Episode) -> dict:
