@@ -56,6 +56,15 @@ def test_a_replica_plays_the_same_episode_as_the_in_process_engine(paths, sharde
     assert sharded.episode(there.id) is there
 
 
+def test_a_held_speed_request_plays_the_same_through_the_replicas(paths, sharded):
+    """Velocity mode with the speed loop (each model's own loop re-anchors its RTG): nothing crosses between parts."""
+    request = EpisodeRequest("halfcheetah", paths["halfcheetah"], "velocity", 1.5, 2, 0.0, 45, hold=SpeedHoldConfig())
+    here = LiveEngine(EngineConfig(max_episodes=2)).run_to_end(request)
+    there = sharded.run_to_end(request)
+    assert there.status == here.status == "done" and len(there.records) == 46
+    assert lanes_of(there) == lanes_of(here)
+
+
 def test_each_checkpoint_runs_in_its_home_replica_and_each_episode_acts_on_its_own_requests(paths, sharded):
     eps = [
         sharded.submit(EpisodeRequest("halfcheetah", paths["halfcheetah"], target=10.0, seed=i, pace=4.0))
