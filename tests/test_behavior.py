@@ -73,6 +73,10 @@ def test_pipeline_cli_train_select_collect_summary(roots, tmp_path):
         f"qalign/hopper/{q}-v0" for q in ("medium", "medium-replay", "expert", "medium-expert", "control", "switch")
     ]
     assert all(s["transitions"] >= 300 - 2 for s in summaries)
+    out = run_cli("core.data.collect", "--task", "hopper", "--quality", "even", "--size", "300", env=env)
+    (spread,) = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert spread["id"] == "qalign/hopper/even-v0" and len(spread["bin_transitions"]) == 10
+    assert spread["transitions"] == sum(spread["bin_transitions"]) > 0
     html = tmp_path / "hist.html"
     out = run_cli("core.data.summary", "--task", "hopper", "--html", str(html), env=env)
     assert "medium-expert" in out and html.stat().st_size > 1000

@@ -133,3 +133,27 @@ def test_collect_refuses_sizes_out_of_range_naming_the_option(roots):
         collect_main(CollectConfig(size=-5, n_envs=0))
     with pytest.raises(ValueError, match=r"--noise-scale must be >= 0"):
         collect_main(CollectConfig(noise_scale=-1.0))
+
+
+def test_even_keeps_episodes_by_their_own_return_until_each_bin_is_full():
+    """core.data.even: bins filled to their share (at most one episode over), nothing kept in a full bin, the same
+    seeds give the same episodes, and the first batch of each source alone is the start of the full collection."""
+    from core.data import even
+    from core.data.control import UniformActor
+    from core.envs import get_task
+
+    task = get_task("hopper")
+    actors = [UniformActor(3), UniformActor(3)]
+    edges = np.array([0.0, 8.0, 16.0, 1000.0])  # random hopper episodes: returns of about 3-40
+    args = (task, actors, [7_000, 8_000], 600, edges, 1.0, 4)
+    kept, filled = even.sample_episodes(*args)
+    room = 600 // 3
+    longest = max(len(ep) for ep in kept)
+    for b in range(3):
+        in_bin = [ep for ep in kept if even.bin_of(ep.ret, edges) == b]
+        assert filled[b] == sum(len(ep) for ep in in_bin) and room <= filled[b] < room + longest
+        assert sum(len(ep) for ep in in_bin[:-1]) < room  # the last one kept in a bin is the one that filled it
+    again, _ = even.sample_episodes(*args)
+    assert [(ep.ret, len(ep)) for ep in again] == [(ep.ret, len(ep)) for ep in kept]
+    start, _ = even.sample_episodes(*args, batches=1)
+    assert 0 < len(start) < len(kept) and [ep.ret for ep in start] == [ep.ret for ep in kept[: len(start)]]

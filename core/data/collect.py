@@ -10,7 +10,8 @@ one, equal shares: the competence levels a replay buffer would have seen), ``con
 every snapshot, shared so returns spread evenly from random to expert: ``core.data.control``), ``switch`` (the
 same sources, each episode handing over from one to another mid-episode: ``core.data.switch``), ``pace`` (a pace
 policy at commanded speeds, half the episodes changing speed once: ``core.data.pace``; needs the task's pace
-policy, ``python -m core.behavior.train --task T --pace``; not part of ``all``).
+policy, ``python -m core.behavior.train --task T --pace``; not part of ``all``), ``even`` (control's sources, each
+episode kept or dropped by its own return so that returns spread evenly: ``core.data.even``; not part of ``all``).
 Behaviour actors run in fixed-order float32 maths (``--portable``, default on), so a dataset is the same on
 every x86 CPU (MKL's own kernels round differently per instruction set: ``core.data.fingerprint``).
 """
@@ -30,7 +31,7 @@ from core.behavior.episodes import Episode, sample_stream
 from core.behavior.pace import PACE_RANGE
 from core.behavior.policy import BehaviorActor, load_actor
 from core.checks import out_of_range, refuse
-from core.data import control, pace, switch
+from core.data import control, even, pace, switch
 from core.data.minari_io import QUALITIES, dataset_id, write_dataset
 from core.envs import TaskSpec, get_task
 from core.store.layout import behavior_path, checkpoints_root, snapshot_paths, snapshot_step
@@ -44,9 +45,9 @@ class CollectConfig:
 
     task: str = "hopper"
     """Task name (hopper, halfcheetah, walker2d), or several separated by commas."""
-    quality: Literal["medium", "medium-replay", "expert", "medium-expert", "control", "switch", "pace", "all"] = (
-        "medium"
-    )
+    quality: Literal[
+        "medium", "medium-replay", "expert", "medium-expert", "control", "switch", "pace", "even", "all"
+    ] = "medium"
     """Which dataset to build; ``all`` builds every one."""
     size: int = 0
     """Transitions; 0 means 200k (medium, expert), 400k (medium-expert), 100k (medium-replay)."""
@@ -125,6 +126,8 @@ def sources(cfg: CollectConfig, quality: str) -> list[tuple[Path | None, int, in
         shares = [(p, size // len(snaps)) for p in snaps]
     elif quality in ("control", "switch"):  # switch: the same sources and shares, mixed within episodes
         shares = control.plan(task.name, size)
+    elif quality == "even":  # every control source; the share is the dataset's size (episodes are kept by return)
+        shares = [(None if n == control.RANDOM else Path(n), size) for n in control.source_returns(task.name)]
     elif quality == "pace":
         shares = [(pace_policy(task.name), size)]
     else:
@@ -159,6 +162,14 @@ def collect_episodes(
         return switch.sample_episodes(
             task, actors, weights, cfg.size_for(quality), seed, cfg.noise_scale, cfg.n_envs, limit, bar, batches
         )
+    if quality == "even":
+        if horizon is not None:
+            raise ValueError("even: episodes are kept by their whole return, so a horizon slice cannot rebuild them")
+        bin_edges = even.edges(list(control.source_returns(cfg.task).values()))
+        seeds = [seed for _, _, seed in srcs]
+        return even.sample_episodes(
+            task, actors, seeds, cfg.size_for(quality), bin_edges, cfg.noise_scale, cfg.n_envs, bar, batches
+        )[0]
     if quality == "pace":
         return pace.sample_episodes(
             task, actors[0], srcs[0][1], srcs[0][2], cfg.noise_scale, cfg.n_envs, limit, bar, batches
@@ -175,6 +186,7 @@ def collect(cfg: CollectConfig, quality: str) -> dict:
     srcs = sources(cfg, quality)
     with tqdm(total=cfg.size_for(quality), desc=f"{task.name}/{quality}", unit="step") as bar:
         episodes = collect_episodes(cfg, quality, bar=bar)
+    bin_edges = even.edges(list(control.source_returns(task.name).values())) if quality == "even" else None
     ds_id = dataset_id(task.name, quality)
     desc = json.dumps(
         {
@@ -186,12 +198,13 @@ def collect(cfg: CollectConfig, quality: str) -> dict:
             "portable": cfg.portable,
             **({"switch_range": list(switch.SWITCH_RANGE)} if quality == "switch" else {}),
             **({"pace_range": list(PACE_RANGE[task.name])} if quality == "pace" else {}),
+            **({"return_bins": bin_edges.round(1).tolist()} if quality == "even" else {}),
         }
     )
     algo = load_actor(next(p for p, _, _ in reversed(srcs) if p is not None)).spec.algo
     write_dataset(ds_id, task, episodes, desc, algorithm=f"behaviour snapshots ({algo})")
     returns = np.array([ep.ret for ep in episodes])
-    return {
+    summary = {
         "id": ds_id,
         "transitions": int(sum(len(e) for e in episodes)),
         "episodes": len(episodes),
@@ -199,6 +212,12 @@ def collect(cfg: CollectConfig, quality: str) -> dict:
         "return_mean": float(returns.mean()),
         "return_max": float(returns.max()),
     }
+    if quality == "even":  # transitions per return bin: a bin no source reached is short
+        fill = np.zeros(len(bin_edges) - 1, dtype=int)
+        for ep in episodes:
+            fill[even.bin_of(ep.ret, bin_edges)] += len(ep)
+        summary["bin_transitions"] = fill.tolist()
+    return summary
 
 
 DATA_ROOT_VARS = ("MINARI_DATASETS_PATH", "QDT_CHECKPOINTS")
@@ -211,7 +230,7 @@ def _job(cfg: CollectConfig, task: str, quality: str) -> dict:
 
 
 def main(cfg: CollectConfig) -> list[dict]:
-    qualities = tuple(q for q in QUALITIES if q != "pace") if cfg.quality == "all" else (cfg.quality,)
+    qualities = tuple(q for q in QUALITIES if q not in ("pace", "even")) if cfg.quality == "all" else (cfg.quality,)
     tasks = [get_task(t.strip()).name for t in cfg.task.split(",") if t.strip()]
     if not tasks:
         raise ValueError("--task needs at least one task name")

@@ -13,10 +13,10 @@ from core.envs import TaskSpec
 from core.store.layout import use_local_datasets
 
 NAMESPACE = "qalign"
-QUALITIES = ("medium", "medium-replay", "expert", "medium-expert", "control", "switch", "pace")
-"""The paper's four (D4RL's names); ``control``: random to expert, spread evenly in return (core.data.control);
-``switch``: control's sources handing over mid-episode; ``pace``: a policy running at commanded speeds
-(core.behavior.pace)."""
+QUALITIES = ("medium", "medium-replay", "expert", "medium-expert", "control", "switch", "pace", "even")
+"""The paper's four (D4RL's names); ``control``: random to expert, spread evenly over its sources' mean returns
+(core.data.control); ``switch``: control's sources handing over mid-episode; ``pace``: a policy running at commanded
+speeds (core.behavior.pace); ``even``: control's sources, spread evenly over episode returns (core.data.even)."""
 
 
 def dataset_id(task: str, quality: str) -> str:
