@@ -2,6 +2,7 @@
 # s19-long-dt (RULES.md): L3 = a `long`-budget Hopper `control` DT, training seed 3, then both seed sets.
 # Resumable (rerun: finished steps are skipped; the DT stage resumes from its last saved state).
 # usage: experiments/s19-long-dt/run.sh dt S    (train, then evaluate; S = 3 for L3)
+#        experiments/s19-long-dt/run.sh even S  (E: a `mid` DT on Hopper `even`, evaluated at `control`'s requests)
 set -e
 T=hopper D=control
 EXP=${QDT_EXP:-/work/exp}/s19-long-dt
@@ -15,6 +16,17 @@ dt)
     O=$EXP/L$S-eval-$E
     [ -f $O/report.json ] || nice -n 5 python -m core.evaluate --task $T --dataset $D --seed $S --models dt $E10 --eval-seed $E --out $O > $L/eval-L$S-$E.log 2>&1
   done
+  ;;
+even)
+  [ -f $QDT_CHECKPOINTS/$T/even/dt/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset even --seed $S --config mid --stage dt > $L/dt-even-s$S.log 2>&1
+  # control's protocol: its 10 default requests (p5 .. 1.2x best of control's data), scored by rescore.py on its range
+  STATS=checkpoints/$T/$D/dt/model.json
+  TARGETS=$(python -c "import json, numpy as np; s = json.load(open('$STATS'))['return_stats']; print(*np.linspace(s['p5'], 1.2 * s['max'], 10).round(3))")
+  for E in 300000 100000; do
+    O=$EXP/E$S-eval-$E
+    [ -f $O/report.json ] || nice -n 5 python -m core.evaluate --task $T --dataset even --seed $S --models dt --targets $TARGETS --episodes 5 --no-png --eval-seed $E --out $O > $L/eval-E$S-$E.log 2>&1
+  done
+  python experiments/s19-long-dt/rescore.py $EXP/E$S-eval-300000/report.json $EXP/E$S-eval-100000/report.json --stats $STATS
   ;;
 *) echo "unknown step $1" >&2; exit 2 ;;
 esac

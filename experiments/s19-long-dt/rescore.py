@@ -1,0 +1,42 @@
+"""Score an evaluation report's sweep against another dataset's return range (E3: a DT trained on Hopper `even`,
+read on `control`'s protocol beside `control`'s DTs): in-range Spearman / alignment error / spread / best return,
+as experiments/table.py prints them.
+
+    python experiments/s19-long-dt/rescore.py REPORT.json --stats checkpoints/hopper/control/dt/model.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from core.envs import get_task  # noqa: E402
+from core.metrics import alignment_report  # noqa: E402
+from experiments.table import cells, fmt  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("reports", nargs="+")
+    ap.add_argument("--stats", required=True, help="a model JSON whose return_stats give the range to score against")
+    args = ap.parse_args()
+    stats = json.loads(Path(args.stats).read_text())["return_stats"]
+    for path in args.reports:
+        report = json.loads(Path(path).read_text())
+        task = get_task(report["task"])
+        for kind, model in report["models"].items():
+            sweep = model["sweep"]
+            metrics = alignment_report(
+                np.asarray(sweep["targets"]), np.asarray(sweep["returns"]), stats["min"], stats["max"],
+                task.d4rl_score, (stats["p5"], stats["p95"]),
+            )  # fmt: skip
+            print(f"{path}: {kind} {fmt(cells(metrics))}")
+
+
+if __name__ == "__main__":
+    main()
