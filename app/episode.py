@@ -21,10 +21,11 @@ import plotly.graph_objects as go
 from app import catalog
 from app.validate import flag, number, one_of
 from core.calibration import SpeedHoldConfig
-from core.engine import EngineBusy, Episode, EpisodeRequest, LiveEngine
+from core.engine import EngineBusy, Episode, EpisodeRequest
 from core.envs import get_task
 from core.live import EpisodeTrace
 from core.plots import COLORS
+from core.shards import Engine
 from core.video import write_episode
 
 FRAME_SIZE = 320  # px per model in the MP4; software rendering measured ~2x faster than 480
@@ -204,7 +205,7 @@ def request_for(
     return request, name, hi
 
 
-def run_episode(engine: LiveEngine, task, dataset, choice, target, seed, pace, mode: str, session, ask=None, hold=None):
+def run_episode(engine: Engine, task, dataset, choice, target, seed, pace, mode: str, session, ask=None, hold=None):
     """Generator: (view, plot, summary, session). Starts the episode and hands the page its stream at once;
     when the episode ends, the trace plot and the summary."""
     session = session if isinstance(session, LiveSession) else LiveSession()
@@ -243,7 +244,7 @@ def run_episode(engine: LiveEngine, task, dataset, choice, target, seed, pace, m
     )  # same id: the page keeps it
 
 
-def set_target(engine: LiveEngine, value, session) -> None:
+def set_target(engine: Engine, value, session) -> None:
     """Move the target of the viewer's running episode; it acts on the episode's next step."""
     session = session if isinstance(session, LiveSession) else LiveSession()
     value = number(value, session.target_name, 0.0, session.target_hi)
@@ -251,7 +252,7 @@ def set_target(engine: LiveEngine, value, session) -> None:
         engine.retarget(session.episode.id, value)
 
 
-def stop(engine: LiveEngine, session):
+def stop(engine: Engine, session):
     """Stop the viewer's running episode. Its own run handler then writes the final summary ("Stopped at step
     ..."); writing one here too raced with it (whichever reply came last won, and the summary could end as a
     bare "Stopped.")."""

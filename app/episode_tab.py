@@ -5,7 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from app import catalog, episode, text
-from core.engine import LiveEngine
+from core.shards import Engine
 
 # The live view: the page draws it (app/static/live_view.js); the component's value is the episode to open.
 VIEW_TEMPLATE = """
@@ -40,7 +40,7 @@ def _first(options: list[str], *prefer: str) -> str | None:
 DATASET_ORDER = ("control", "medium")
 
 
-def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]], engine: LiveEngine) -> None:
+def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]], engine: Engine) -> None:
     """One tab; ``mode`` is ``return`` or ``velocity``. ``models`` = catalog.available()."""
     tasks = sorted(models)
     task0 = _first(tasks, "halfcheetah" if mode == "velocity" else "hopper")

@@ -16,8 +16,8 @@ from fastapi import APIRouter, FastAPI, Header, HTTPException
 from fastapi.responses import StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
-from core.engine import LiveEngine
 from core.live import encode, end_message, scene_message, steps_message
+from core.shards import Engine
 
 STATIC = Path(__file__).resolve().parent / "static"
 SEND_EVERY_S = 1 / 30  # a batch of new steps at most this often: the page interpolates between steps anyway
@@ -29,7 +29,7 @@ def _event(kind: str, message: dict, last: int | None = None) -> str:
     return f"{head}data: {encode(message)}\n\n"
 
 
-def router(engine: LiveEngine) -> APIRouter:
+def router(engine: Engine) -> APIRouter:
     r = APIRouter(prefix="/live")
 
     @r.get("/stream/{episode_id}")
@@ -61,7 +61,7 @@ def router(engine: LiveEngine) -> APIRouter:
     return r
 
 
-def mount(app: FastAPI, engine: LiveEngine) -> FastAPI:
+def mount(app: FastAPI, engine: Engine) -> FastAPI:
     """Add the live routes and the page's modules to ``app`` (before Gradio is mounted at '/')."""
     app.include_router(router(engine))
     app.mount("/live/static", StaticFiles(directory=STATIC), name="live-static")

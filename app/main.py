@@ -25,12 +25,12 @@ from app.status import build_status_tab  # noqa: E402
 from core import lanes  # noqa: E402
 from core.engine import LiveEngine  # noqa: E402
 from core.rollout import LANES  # noqa: E402
-from core.shards import ShardedEngine, live_engine  # noqa: E402
+from core.shards import Engine, live_engine  # noqa: E402
 
 MAX_QUEUE = 32  # waiting requests beyond this are refused with a message instead of piling up
 
 
-def build_app(engine: LiveEngine | ShardedEngine | None = None) -> gr.Blocks:
+def build_app(engine: Engine | None = None) -> gr.Blocks:
     """The dashboard's Blocks; its live tabs submit to ``engine`` (a new, not yet started one if None)."""
     engine = engine or LiveEngine()
     models = catalog.available()
@@ -46,13 +46,13 @@ def build_app(engine: LiveEngine | ShardedEngine | None = None) -> gr.Blocks:
     return demo.queue(default_concurrency_limit=2, max_size=MAX_QUEUE)
 
 
-def build_server(demo: gr.Blocks, engine: LiveEngine | ShardedEngine) -> FastAPI:
+def build_server(demo: gr.Blocks, engine: Engine) -> FastAPI:
     """One FastAPI app: the live routes first, Gradio at '/' for everything else."""
     app = live_routes.mount(FastAPI(), engine)
     return gr.mount_gradio_app(app, demo, path="/", show_error=False)
 
 
-def warm_up(engine: LiveEngine | ShardedEngine) -> None:
+def warm_up(engine: Engine) -> None:
     """Start the engine and, in the background, load every shipped model, build each task's simulator and the
     episode plot once (plotly's first figure imports its layout classes: 0.46 s against 0.07 s after), and start
     the sweep lane workers, so the first viewer's episode (or sweep) starts and ends without waiting for them."""

@@ -506,7 +506,11 @@ class ShardedEngine:
                 rep.close()
 
 
-def live_engine() -> LiveEngine | ShardedEngine:
+Engine = LiveEngine | ShardedEngine
+"""What the app's handlers and routes take: either one has the same entry points."""
+
+
+def live_engine() -> Engine:
     """The app's live engine: replicas on a machine with two or more usable cores, else one in-process engine."""
     cfg = ShardConfig()
     return ShardedEngine(cfg) if cfg.shards > 1 else LiveEngine()
