@@ -126,6 +126,10 @@ class LaneStep:
     """The model's critic on the action it took at this step, min_i Q_i(s, a) (raw return units, discounted);
     None for a model that ships no critic."""
 
+    def held(self) -> LaneStep:
+        """This model's numbers on a step after its own episode ended (it fell): held, no pose, no reward."""
+        return LaneStep(None, self.ret, 0.0, 0.0, self.rtg, True)
+
 
 @dataclass
 class StepRecord:
@@ -174,6 +178,10 @@ class Episode:
 
 class EngineBusy(RuntimeError):
     """Refused: the engine already runs its maximum number of episodes."""
+
+    @classmethod
+    def full(cls, max_episodes: int) -> EngineBusy:
+        return cls(f"the live view is running {max_episodes} episodes already; try again in a few seconds")
 
 
 @dataclass(eq=False)
@@ -298,9 +306,7 @@ class LiveEngine:
         task = check_request(request)
         with self._lock:
             if len(self._runs) + self._pending >= self.cfg.max_episodes:
-                raise EngineBusy(
-                    f"the live view is running {self.cfg.max_episodes} episodes already; try again in a few seconds"
-                )
+                raise EngineBusy.full(self.cfg.max_episodes)
             self._pending += 1
         try:
             groups = {kind: self._group(path) for kind, path in request.models.items()}
@@ -336,8 +342,7 @@ class LiveEngine:
 
     def retarget(self, episode_id: str, target: float) -> bool:
         """Change a running episode's target from its next step on; False if it is not running."""
-        if not math.isfinite(target):
-            raise ValueError(f"target must be a finite number, got {target!r}")
+        check_target(target)
         ep = self.episode(episode_id)
         if ep is None or ep.ended.is_set():
             return False
@@ -552,8 +557,7 @@ class LiveEngine:
                 if lane.done:
                     lane.group.remove(lane)
             else:  # ended on an earlier step: holds its numbers, no pose
-                prev = run.episode.records[-1].lanes[lane.kind]
-                lanes[lane.kind] = LaneStep(None, prev.ret, 0.0, 0.0, prev.rtg, True)
+                lanes[lane.kind] = run.episode.records[-1].lanes[lane.kind].held()
         run.episode.records.append(StepRecord(run.t, wall, run.target, lanes))
         if all(lane.done for lane in run.lanes) or run.t >= run.episode.limit:
             self._finish(run, "done", "")
@@ -638,6 +642,12 @@ def _traced_critic(critic: TwinCritic):
         critic, example(2), [example(1), example(5)], atol=1e-4, rtol=1e-5, what="live engine: keeping the eager critic"
     )
     return critic if traced is None else traced
+
+
+def check_target(target: float) -> None:
+    """A retarget's value: a ValueError naming the field unless it is finite."""
+    if not math.isfinite(target):
+        raise ValueError(f"target must be a finite number, got {target!r}")
 
 
 def check_request(request: EpisodeRequest) -> TaskSpec:

@@ -44,6 +44,7 @@ from core.engine import (
     LiveEngine,
     StepRecord,
     check_request,
+    check_target,
 )
 from core.lanes import close_child, protocol_stdout, recv_frame, send_json, spawn
 from core.store.checkpoint import CheckpointError
@@ -239,8 +240,7 @@ class _Merged:
                         lanes.update(r.lanes)
                         wall, target = max(wall, r.wall), r.target if target is None else target
                     elif part.end is not None and part.records:  # ended: holds its numbers, no pose
-                        last = part.records[-1].lanes
-                        lanes.update({k: LaneStep(None, s.ret, 0.0, 0.0, s.rtg, True) for k, s in last.items()})
+                        lanes.update({k: s.held() for k, s in part.records[-1].lanes.items()})
                     else:
                         return  # this part has not taken step t yet
                 if target is None:  # every part has ended and published all its steps
@@ -399,9 +399,7 @@ class ShardedEngine:
         with self._lock:
             running = sum(not m.episode.ended.is_set() for m in self._episodes.values()) + self._pending
             if running >= self.cfg.max_episodes:
-                raise EngineBusy(
-                    f"the live view is running {self.cfg.max_episodes} episodes already; try again in a few seconds"
-                )
+                raise EngineBusy.full(self.cfg.max_episodes)
             self._pending += 1
             homes: dict[int, list[str]] = {}
             for kind, path in request.models.items():
@@ -456,8 +454,7 @@ class ShardedEngine:
 
     def retarget(self, episode_id: str, target: float) -> bool:
         """Every part of the episode takes the new target from its next step on (each replica's own next step)."""
-        if not math.isfinite(target):
-            raise ValueError(f"target must be a finite number, got {target!r}")
+        check_target(target)
         merged = self._running(episode_id)
         if merged is None:
             return False

@@ -165,7 +165,7 @@ def collect_episodes(
     if quality == "even":
         if horizon is not None:
             raise ValueError("even: episodes are kept by their whole return, so a horizon slice cannot rebuild them")
-        bin_edges = even.edges(list(control.source_returns(cfg.task).values()))
+        bin_edges = even.edges(cfg.task)
         seeds = [seed for _, _, seed in srcs]
         return even.sample_episodes(
             task, actors, seeds, cfg.size_for(quality), bin_edges, cfg.noise_scale, cfg.n_envs, bar, batches
@@ -186,7 +186,7 @@ def collect(cfg: CollectConfig, quality: str) -> dict:
     srcs = sources(cfg, quality)
     with tqdm(total=cfg.size_for(quality), desc=f"{task.name}/{quality}", unit="step") as bar:
         episodes = collect_episodes(cfg, quality, bar=bar)
-    bin_edges = even.edges(list(control.source_returns(task.name).values())) if quality == "even" else None
+    bin_edges = even.edges(task.name) if quality == "even" else None
     ds_id = dataset_id(task.name, quality)
     desc = json.dumps(
         {

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from core.behavior.episodes import Episode, run_episodes
+from core.data import control
 from core.envs import TaskSpec
 
 BINS = 10
@@ -30,9 +31,10 @@ MAX_FACTOR = 8
 """Simulated steps at most, as a multiple of the dataset's size."""
 
 
-def edges(source_returns: list[float], bins: int = BINS) -> np.ndarray:
-    """Bin edges (bins + 1,) from the lowest to the highest source mean return."""
-    return np.linspace(min(source_returns), max(source_returns), bins + 1)
+def edges(task: str, bins: int = BINS) -> np.ndarray:
+    """Bin edges (bins + 1,) from the lowest to the highest mean return of the task's ``control`` sources."""
+    returns = control.source_returns(task).values()
+    return np.linspace(min(returns), max(returns), bins + 1)
 
 
 def bin_of(ret: float, bin_edges: np.ndarray) -> int:

@@ -16,8 +16,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from core.envs import get_task  # noqa: E402
-from core.metrics import alignment_report  # noqa: E402
+from core.evaluation import score_sweep  # noqa: E402
+from core.rollout import SweepResult  # noqa: E402
 from experiments.table import cells, fmt  # noqa: E402
+
+FIELDS = ("targets", "returns", "lengths", "speeds", "seeds")
 
 
 def main() -> None:
@@ -30,12 +33,8 @@ def main() -> None:
         report = json.loads(Path(path).read_text())
         task = get_task(report["task"])
         for kind, model in report["models"].items():
-            sweep = model["sweep"]
-            metrics = alignment_report(
-                np.asarray(sweep["targets"]), np.asarray(sweep["returns"]), stats["min"], stats["max"],
-                task.d4rl_score, (stats["p5"], stats["p95"]),
-            )  # fmt: skip
-            print(f"{path}: {kind} {fmt(cells(metrics))}")
+            res = SweepResult(**{k: np.asarray(model["sweep"][k]) for k in FIELDS})
+            print(f"{path}: {kind} {fmt(cells(score_sweep(res, task, stats)))}")
 
 
 if __name__ == "__main__":
