@@ -1,0 +1,28 @@
+#!/bin/bash
+# s20-quiet-data (RULES.md): Q3 = a `mid` Hopper DT, training seed 3, on `control` rebuilt with a third of the
+# behaviour snapshots' action noise (--noise-scale 0.3, its own data root), read at `control`'s requests.
+# Resumable (rerun: finished steps are skipped; the DT stage resumes from its last saved state).
+# usage: experiments/s20-quiet-data/run.sh dt S
+set -e
+T=hopper D=control
+EXP=${QDT_EXP:-/work/exp}/s20-quiet-data
+. "$(dirname "$0")/../lib.sh"
+own_runs
+export MINARI_DATASETS_PATH=$EXP/datasets
+S=$2
+case "$1" in
+dt)
+  [ -d $MINARI_DATASETS_PATH/qalign/$T/$D-v0 ] || nice -n 5 python -m core.data.collect --task $T --quality $D --noise-scale 0.3 > $L/collect.log 2>&1
+  [ -f $QDT_CHECKPOINTS/$T/$D/dt/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage dt > $L/dt-s$S.log 2>&1
+  # the shown `control` data's 10 default requests (p5 .. 1.2x its best), scored on its range by rescore.py
+  STATS=checkpoints/$T/$D/dt/model.json
+  TARGETS=$(python -c "import json, numpy as np; s = json.load(open('$STATS'))['return_stats']; print(*np.linspace(s['p5'], 1.2 * s['max'], 10).round(3))")
+  for E in 300000 100000; do
+    O=$EXP/Q$S-eval-$E
+    [ -f $O/report.json ] || nice -n 5 python -m core.evaluate --task $T --dataset $D --seed $S --models dt --targets $TARGETS --episodes 5 --no-png --eval-seed $E --out $O > $L/eval-Q$S-$E.log 2>&1
+  done
+  python experiments/s19-long-dt/rescore.py $EXP/Q$S-eval-300000/report.json $EXP/Q$S-eval-100000/report.json --stats $STATS
+  python experiments/s19-long-dt/speed_profile.py $QDT_CHECKPOINTS/$T/$D/dt/model-s$S
+  ;;
+*) echo "unknown step $1" >&2; exit 2 ;;
+esac
