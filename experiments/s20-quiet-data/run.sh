@@ -2,7 +2,8 @@
 # s20-quiet-data (RULES.md): Q3 = a `mid` Hopper DT, training seed 3, on `control` rebuilt with a third of the
 # behaviour snapshots' action noise (--noise-scale 0.3, its own data root), read at `control`'s requests.
 # Resumable (rerun: finished steps are skipped; the DT stage resumes from its last saved state).
-# usage: experiments/s20-quiet-data/run.sh dt S
+# usage: experiments/s20-quiet-data/run.sh dt S      (the DT, then both seed sets and the speed profile)
+#        experiments/s20-quiet-data/run.sh critic S  (its SARSA critic, `mid`)
 set -e
 T=hopper D=control
 EXP=${QDT_EXP:-/work/exp}/s20-quiet-data
@@ -23,6 +24,9 @@ dt)
   done
   python experiments/s19-long-dt/rescore.py $EXP/Q$S-eval-300000/report.json $EXP/Q$S-eval-100000/report.json --stats $STATS
   python experiments/s19-long-dt/speed_profile.py $QDT_CHECKPOINTS/$T/$D/dt/model-s$S
+  ;;
+critic)
+  [ -f $QDT_RUNS/$T/$D/s$S/critic/critic.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage critic > $L/critic-s$S.log 2>&1
   ;;
 *) echo "unknown step $1" >&2; exit 2 ;;
 esac
