@@ -5,7 +5,9 @@
    here, the others in worker processes: ``core.lanes``); same targets, episodes and seeds (default: core.evaluate's
    10 requests x 5 episodes). The workers are started (and their start-up timed) before the timed sweeps, and each
    actor's first lane sweep, which sends the weights (and compiles them there), is timed apart;
-2. policy overhead: sweep env steps/s vs raw MuJoCo steps/s (one gymnasium env, random actions, one core);
+2. policy overhead: sweep env steps/s vs raw MuJoCo steps/s (one gymnasium env, random actions, one core), and
+   the physics alone: N simulators stepped one by one through gymnasium's ``env.step`` vs together by
+   ``core.physics.step_many`` (what the sweeps and the live engine use), alternated, same actions;
 3. live engine (with --checkpoint): env steps/s of N episodes of one checkpoint stepped together, unpaced,
    one batched forward per tick, with the actor eager or compiled (TorchScript).
 
@@ -36,6 +38,7 @@ from core import lanes  # noqa: E402
 from core.engine import EngineConfig, EpisodeRequest, LiveEngine  # noqa: E402
 from core.envs import get_task  # noqa: E402
 from core.models.dt import DecisionTransformer  # noqa: E402
+from core.physics import step_many  # noqa: E402
 from core.policy import ReturnConditionedPolicy  # noqa: E402
 from core.rollout import LANES, sweep, sweep_sequential  # noqa: E402
 from core.training.config import preset  # noqa: E402
@@ -67,6 +70,28 @@ def raw_steps_per_s(task, steps: int) -> float:
     return steps / (time.perf_counter() - t0)
 
 
+def physics_steps_per_s(task, n: int, steps: int, batched: bool) -> float:
+    """Env steps/s of ``n`` simulators stepped ``steps`` times with the same random actions (seeded), each reset
+    when it falls: one by one through gymnasium's ``env.step``, or together by ``step_many``."""
+    envs = [task.make() for _ in range(n)]
+    for i, env in enumerate(envs):
+        env.reset(seed=i)
+    rng = np.random.default_rng(0)
+    actions = rng.uniform(-0.5, 0.5, (steps, n, envs[0].action_space.shape[0])).astype(np.float32)
+    t0 = time.perf_counter()
+    for t in range(steps):
+        if batched:
+            ended = step_many(envs, actions[t])[2]
+        else:
+            ended = [env.step(a)[2] for env, a in zip(envs, actions[t])]
+        for i in np.flatnonzero(ended):
+            envs[i].reset(seed=int(i))
+    rate = n * steps / (time.perf_counter() - t0)
+    for env in envs:
+        env.close()
+    return rate
+
+
 def timed(fn, *args, **kwargs):
     t0 = time.perf_counter()
     out = fn(*args, **kwargs)
@@ -82,6 +107,9 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=300, help="episode cap for the sweep comparison")
     ap.add_argument("--threads", type=int, default=2, help="torch threads of the sequential loop and the 1-lane run")
     ap.add_argument("--skip-engine", action="store_true", help="sweeps only")
+    ap.add_argument(
+        "--physics-envs", type=int, default=25, help="simulators in the physics-alone part (a lane's share)"
+    )
     ap.add_argument("--bf16", action="store_true", help="also the bf16 actor (policy.bf16), eager and compiled")
     args = ap.parse_args()
     task = get_task(args.task)
@@ -91,6 +119,16 @@ def main() -> None:
     start_s, _ = timed(lanes.warm, LANES - 1, wait=True)
     print(
         f"raw MuJoCo {raw:,.0f} steps/s (one env, random actions, one core); {LANES - 1} lane worker(s) started in {start_s:.2f}s"
+    )
+
+    rates = {False: [], True: []}
+    for _ in range(3):
+        for batched in (False, True):
+            rates[batched].append(physics_steps_per_s(task, args.physics_envs, 200, batched))
+    gym_rate, ours = (float(np.median(rates[b])) for b in (False, True))
+    print(
+        f"physics alone, {args.physics_envs} simulators x 200 steps, 3 runs each alternated (medians): gymnasium's "
+        f"env.step {gym_rate:,.0f} steps/s, core.physics.step_many {ours:,.0f} ({ours / gym_rate:.2f}x)"
     )
 
     seq_eager = None

@@ -36,6 +36,7 @@ from core import scene
 from core.calibration import Calibration, SpeedHold, SpeedHoldConfig, speed_rtg
 from core.envs import TaskSpec, get_task
 from core.models.critic import TwinCritic
+from core.physics import step_many
 from core.policy import ReturnConditionedPolicy, checked_trace
 from core.store.checkpoint import load_critic
 from core.store.layout import critic_beside
@@ -527,14 +528,16 @@ class LiveEngine:
         failed: dict[_Run, str] = {}
         rewards = np.zeros(len(lanes), dtype=np.float32)
         speeds = np.zeros(len(lanes))
-        for i, (lane, action) in enumerate(zip(lanes, actions)):
-            try:
-                obs, reward, term, trunc, info = lane.env.step(action)
-            except Exception as err:  # noqa: BLE001  (one episode's simulator must not end the others)
-                failed[owner[lane]] = f"simulation failed: {err}"
+        errors: dict[int, str] = {}  # one episode's simulator must not end the others
+        obs, reward, term, speed = step_many([lane.env for lane in lanes], actions, errors)
+        for i, lane in enumerate(lanes):
+            run = owner[lane]
+            if i in errors:
+                failed[run] = f"simulation failed: {errors[i]}"
                 continue
-            lane.obs, lane.ret, lane.done = obs, lane.ret + float(reward), bool(term or trunc)
-            rewards[i], speeds[i] = reward, info.get("x_velocity", 0.0)
+            ended = term[i] or run.t + 1 >= run.episode.task.max_episode_steps  # gymnasium's time limit
+            lane.obs, lane.ret, lane.done = obs[i], lane.ret + float(reward[i]), bool(ended)
+            rewards[i], speeds[i] = reward[i], speed[i]
         rtgs = group.observe(lanes, rewards)
         qs = [None] * len(lanes) if values is None else [float(q) for q in values]
         taken = {

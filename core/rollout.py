@@ -18,6 +18,7 @@ import torch
 from core import lanes as lanes_mod
 from core.calibration import Calibration, SpeedHoldConfig, speed_rtg
 from core.envs import TaskSpec
+from core.physics import step_many
 from core.policy import ReturnConditionedPolicy
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -142,14 +143,12 @@ def _sweep_rows(
         live = np.arange(n)  # the episode of each policy row
         for _ in range(limit):
             actions = policy.act(obs)  # (len(live), act_dim)
-            rewards, ended = np.zeros(len(live)), np.zeros(len(live), bool)
-            for row, i in enumerate(live):
-                obs[row], rewards[row], term, trunc, info = envs[i].step(actions[row])
-                vel_sum[i] += info.get("x_velocity", 0.0)
-                ended[row] = term or trunc
+            obs, rewards, ended, speeds = step_many([envs[i] for i in live], actions)
+            vel_sum[live] += speeds
             policy.observe(rewards)
             ret[live] += rewards
             length[live] += 1
+            ended |= length[live] >= task.max_episode_steps  # the time limit (gymnasium's wrapper is bypassed)
             if ended.any():
                 live, obs = live[~ended], obs[~ended]
                 if len(live):

@@ -243,10 +243,11 @@ def test_one_viewers_stop_bad_input_or_crash_leaves_the_others_running(engine, p
     engine.tick()
     engine.stop(stopped.id)
 
-    def boom(action):
-        raise RuntimeError("simulator exploded")
+    class Exploding:  # a simulator whose state cannot be read or stepped
+        def __getattr__(self, name):
+            raise RuntimeError("simulator exploded")
 
-    engine._runs[-1].lanes[0].env.step = boom  # the third episode's first model
+    engine._runs[-1].lanes[0].env.unwrapped.data = Exploding()  # the third episode's first model
     while not ok.ended.is_set():
         engine.tick()
     assert (ok.status, stopped.status, crashing.status) == ("done", "stopped", "error")
