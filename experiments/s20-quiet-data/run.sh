@@ -4,6 +4,7 @@
 # Resumable (rerun: finished steps are skipped; the DT stage resumes from its last saved state).
 # usage: experiments/s20-quiet-data/run.sh dt S      (the DT, then both seed sets and the speed profile)
 #        experiments/s20-quiet-data/run.sh critic S  (its SARSA critic, `mid`)
+#        experiments/s20-quiet-data/run.sh qalign S  (the gate's score, then Q-ALIGN DT from the DT's 12k state)
 set -e
 T=hopper D=control
 EXP=${QDT_EXP:-/work/exp}/s20-quiet-data
@@ -11,19 +12,29 @@ EXP=${QDT_EXP:-/work/exp}/s20-quiet-data
 own_runs
 export MINARI_DATASETS_PATH=$EXP/datasets
 S=$2
+R=$QDT_RUNS/$T/$D
+# the shown `control` data's 10 default requests (p5 .. 1.2x its best), scored on its range by rescore.py
+STATS=checkpoints/$T/$D/dt/model.json
+read_at_control() {  # MODEL TAG: both seed sets at control's requests, then the scores and the episodes' lengths
+  local targets=$(python -c "import json, numpy as np; s = json.load(open('$STATS'))['return_stats']; print(*np.linspace(s['p5'], 1.2 * s['max'], 10).round(3))")
+  for E in 300000 100000; do
+    [ -f $EXP/$2-eval-$E/report.json ] || nice -n 5 python -m core.evaluate --task $T --dataset $D --seed $S --models $1 --targets $targets --episodes 5 --no-png --eval-seed $E --out $EXP/$2-eval-$E > $L/eval-$2-$E.log 2>&1
+  done
+  python experiments/s19-long-dt/rescore.py $EXP/$2-eval-300000/report.json $EXP/$2-eval-100000/report.json --stats $STATS
+  python experiments/s20-quiet-data/lengths.py $EXP/$2-eval-300000/report.json $EXP/$2-eval-100000/report.json
+}
 case "$1" in
 dt)
   [ -d $MINARI_DATASETS_PATH/qalign/$T/$D-v0 ] || nice -n 5 python -m core.data.collect --task $T --quality $D --noise-scale 0.3 > $L/collect.log 2>&1
   [ -f $QDT_CHECKPOINTS/$T/$D/dt/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage dt > $L/dt-s$S.log 2>&1
-  # the shown `control` data's 10 default requests (p5 .. 1.2x its best), scored on its range by rescore.py
-  STATS=checkpoints/$T/$D/dt/model.json
-  TARGETS=$(python -c "import json, numpy as np; s = json.load(open('$STATS'))['return_stats']; print(*np.linspace(s['p5'], 1.2 * s['max'], 10).round(3))")
-  for E in 300000 100000; do
-    O=$EXP/Q$S-eval-$E
-    [ -f $O/report.json ] || nice -n 5 python -m core.evaluate --task $T --dataset $D --seed $S --models dt --targets $TARGETS --episodes 5 --no-png --eval-seed $E --out $O > $L/eval-Q$S-$E.log 2>&1
-  done
-  python experiments/s19-long-dt/rescore.py $EXP/Q$S-eval-300000/report.json $EXP/Q$S-eval-100000/report.json --stats $STATS
+  read_at_control dt Q$S
   python experiments/s19-long-dt/speed_profile.py $QDT_CHECKPOINTS/$T/$D/dt/model-s$S
+  ;;
+qalign)  # from the DT's step-12,000 state with this seed's critic, scored by the gate first
+  has_quality $S || nice -n 5 python -m core.critic_quality --task $T --dataset $D --seed $S --actor $QDT_CHECKPOINTS/$T/$D/dt/model-s$S > $L/quality-s$S.log 2>&1
+  WEAK=$(python -c "import json; print('' if json.load(open('$R/s$S/critic/critic.json'))['quality']['passed'] else '--allow-weak-critic')")
+  [ -f $QDT_CHECKPOINTS/$T/$D/qalign/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage qalign $WEAK --cfg.eta-align 1 > $L/qalign-s$S.log 2>&1
+  read_at_control qalign A$S
   ;;
 critic)
   [ -f $QDT_RUNS/$T/$D/s$S/critic/critic.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage critic > $L/critic-s$S.log 2>&1
