@@ -2,7 +2,9 @@
 (50-step means, 3 validation episodes per request) beside the data's episodes of those returns (reward - 1, the
 alive bonus taken off: forward speed less a small control cost).
 
-    python experiments/s19-long-dt/speed_profile.py /work/exp/s15-control-seeds/ckpt/hopper/control/dt/model-s3
+    python experiments/s19-long-dt/speed_profile.py /work/exp/s15-control-seeds/ckpt/hopper/control/dt/model-s3 [DATASET]
+
+DATASET (default ``control``) is the Hopper dataset whose episodes the model is set beside.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ REQUESTS = (1517.0, 2523.0, 3530.0)
 BANDS = ((1300, 1700), (2300, 2700), (3300, 3800))
 
 
-def main(path: str) -> None:
+def main(path: str, dataset: str = "control") -> None:
     engine = LiveEngine(EngineConfig(max_episodes=1))
     for target in REQUESTS:
         speeds, lengths = [], []
@@ -30,7 +32,7 @@ def main(path: str) -> None:
             speeds.append([v[i : i + 50].mean() for i in range(0, 200, 50)])
             lengths.append(len(v))
         print(f"request {target:.0f}: lengths {lengths}, speed per 50 steps {np.round(np.mean(speeds, 0), 2)}")
-    data = load_offline_data("hopper", "control")
+    data = load_offline_data("hopper", dataset)
     for lo, hi in BANDS:
         rows = [
             [t.rewards[i : i + 50].mean() - 1.0 for i in range(0, 200, 50)]
@@ -41,4 +43,4 @@ def main(path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(*sys.argv[1:3])
