@@ -37,7 +37,7 @@ qalign)  # from the DT's step-12,000 state with this seed's critic, scored by th
   [ -f $QDT_CHECKPOINTS/$T/$D/qalign/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage qalign $WEAK --cfg.eta-align 1 > $L/qalign-s$S.log 2>&1
   read_at_control qalign A$S
   ;;
-expert)  # X3 (amendment 22:25): a DT on the repository's Hopper `expert` data (default data root), its own protocol
+expert)  # X3 (amendment 22:17): a DT on the repository's Hopper `expert` data (default data root), its own protocol
   export MINARI_DATASETS_PATH=$PWD/data/datasets
   [ -d $MINARI_DATASETS_PATH/qalign/$T/expert-v0 ] || nice -n 5 python -m core.data.collect --task $T --quality expert > $L/collect-expert.log 2>&1
   [ -f $QDT_CHECKPOINTS/$T/expert/dt/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset expert --seed $S --config mid --stage dt > $L/dt-expert-s$S.log 2>&1
