@@ -64,18 +64,6 @@ class _Rules:
         return None
 
 
-_RULES: dict[type, _Rules | None] = {}
-
-
-def rules_of(env) -> _Rules | None:
-    """The constants of ``env``'s kind (cached per class: every instance of a v5 class made by ``TaskSpec.make``
-    has the same ones), or None for a kind this module does not know."""
-    kind = type(env)
-    if kind not in _RULES:
-        _RULES[kind] = _Rules.of(env)
-    return _RULES[kind]
-
-
 def step_many(
     envs: Sequence[gym.Env], actions: np.ndarray, errors: dict[int, str] | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -87,7 +75,7 @@ def step_many(
     numbers are zeros, and the others are stepped as usual (the live engine: one viewer's failure is not
     another's)."""
     raw = [env.unwrapped for env in envs]
-    rules = rules_of(raw[0]) if raw else None
+    rules = _Rules.of(raw[0]) if raw else None  # a few attribute reads: not worth a cache
     if rules is None or any(type(u) is not type(raw[0]) for u in raw):
         return _step_each(raw, actions, errors)
     n, model = len(raw), raw[0].model
