@@ -6,6 +6,7 @@
 #        experiments/s20-quiet-data/run.sh critic S  (its SARSA critic, `mid`)
 #        experiments/s20-quiet-data/run.sh qalign S  (the gate's score, then Q-ALIGN DT from the DT's 12k state)
 #        experiments/s20-quiet-data/run.sh expert S  (X3: a DT on Hopper `expert` data, its own protocol)
+#        experiments/s20-quiet-data/run.sh medium-expert S  (M3: the same on `medium-expert`)
 set -e
 T=hopper D=control
 EXP=${QDT_EXP:-/work/exp}/s20-quiet-data
@@ -37,16 +38,18 @@ qalign)  # from the DT's step-12,000 state with this seed's critic, scored by th
   [ -f $QDT_CHECKPOINTS/$T/$D/qalign/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage qalign $WEAK --cfg.eta-align 1 > $L/qalign-s$S.log 2>&1
   read_at_control qalign A$S
   ;;
-expert)  # X3 (amendment 22:17): a DT on the repository's Hopper `expert` data (default data root), its own protocol
+expert | medium-expert)  # X3 / M3 (amendments 22:17, 23:10): a DT on one / two policies' data (default data
+  # root), its own protocol
+  Q=$1 TAG=$([ $1 = expert ] && echo X || echo M)
   export MINARI_DATASETS_PATH=$PWD/data/datasets
-  [ -d $MINARI_DATASETS_PATH/qalign/$T/expert-v0 ] || nice -n 5 python -m core.data.collect --task $T --quality expert > $L/collect-expert.log 2>&1
-  [ -f $QDT_CHECKPOINTS/$T/expert/dt/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset expert --seed $S --config mid --stage dt > $L/dt-expert-s$S.log 2>&1
+  [ -d $MINARI_DATASETS_PATH/qalign/$T/$Q-v0 ] || nice -n 5 python -m core.data.collect --task $T --quality $Q > $L/collect-$Q.log 2>&1
+  [ -f $QDT_CHECKPOINTS/$T/$Q/dt/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $Q --seed $S --config mid --stage dt > $L/dt-$Q-s$S.log 2>&1
   for E in 300000 100000; do
-    [ -f $EXP/X$S-eval-$E/report.json ] || nice -n 5 python -m core.evaluate --task $T --dataset expert --seed $S --models dt $E10 --eval-seed $E --out $EXP/X$S-eval-$E > $L/eval-X$S-$E.log 2>&1
+    [ -f $EXP/$TAG$S-eval-$E/report.json ] || nice -n 5 python -m core.evaluate --task $T --dataset $Q --seed $S --models dt $E10 --eval-seed $E --out $EXP/$TAG$S-eval-$E > $L/eval-$TAG$S-$E.log 2>&1
   done
-  python experiments/table.py $EXP/X$S-eval-300000/report.json $EXP/X$S-eval-100000/report.json
-  python experiments/s20-quiet-data/lengths.py $EXP/X$S-eval-300000/report.json $EXP/X$S-eval-100000/report.json
-  python experiments/s19-long-dt/speed_profile.py $QDT_CHECKPOINTS/$T/expert/dt/model-s$S expert
+  python experiments/table.py $EXP/$TAG$S-eval-300000/report.json $EXP/$TAG$S-eval-100000/report.json
+  python experiments/s20-quiet-data/lengths.py $EXP/$TAG$S-eval-300000/report.json $EXP/$TAG$S-eval-100000/report.json
+  python experiments/s19-long-dt/speed_profile.py $QDT_CHECKPOINTS/$T/$Q/dt/model-s$S $Q
   ;;
 critic)
   [ -f $QDT_RUNS/$T/$D/s$S/critic/critic.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage critic > $L/critic-s$S.log 2>&1
