@@ -526,10 +526,9 @@ class LiveEngine:
         """Step ``lanes``' simulators with their actions: ({lane: (reward, speed, rtg after, critic's value of the
         action or None)}, {run: message}): a failure ends only the episodes it touched."""
         failed: dict[_Run, str] = {}
-        rewards = np.zeros(len(lanes), dtype=np.float32)
-        speeds = np.zeros(len(lanes))
         errors: dict[int, str] = {}  # one episode's simulator must not end the others
-        obs, reward, term, speed = step_many([lane.env for lane in lanes], actions, errors)
+        obs, reward, term, speeds = step_many([lane.env for lane in lanes], actions, errors)  # failed rows: zeros
+        rewards = reward.astype(np.float32)
         for i, lane in enumerate(lanes):
             run = owner[lane]
             if i in errors:
@@ -537,7 +536,6 @@ class LiveEngine:
                 continue
             ended = term[i] or run.t + 1 >= run.episode.task.max_episode_steps  # gymnasium's time limit
             lane.obs, lane.ret, lane.done = obs[i], lane.ret + float(reward[i]), bool(ended)
-            rewards[i], speeds[i] = reward[i], speed[i]
         rtgs = group.observe(lanes, rewards)
         qs = [None] * len(lanes) if values is None else [float(q) for q in values]
         taken = {
