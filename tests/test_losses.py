@@ -1,7 +1,16 @@
+import math
+
 import pytest
 import torch
 
-from core.training.losses import alignment_loss, perturb_rtg, polyak, sarsa_targets, window_targets
+from core.training.losses import (
+    alignment_loss,
+    mixture_nll,
+    perturb_rtg,
+    polyak,
+    sarsa_targets,
+    window_targets,
+)
 
 
 def hand_critic(states, actions):
@@ -107,3 +116,19 @@ def test_polyak_moves_every_parameter_by_the_reference_formula():
     for t, t0 in zip(target.parameters(), before):
         torch.testing.assert_close(t.detach(), 0.75 * t0 + 0.25 * 10.0, rtol=0, atol=1e-6)  # (1 - tau) t + tau s
     torch.testing.assert_close(target.weight[0, 0].detach(), torch.tensor(2.5))  # 0.75 * 0 + 0.25 * 10
+
+
+def test_mixture_nll_hand_computed_and_masked():
+    """Two modes, one action dimension: -log(0.75 N(0.5 | 0.5, 1) + 0.25 N(0.5 | -0.5, 0.5^2)) from the formula;
+    a padded token with a wild target changes nothing."""
+    means = torch.tensor([[[[0.5], [-0.5]], [[0.0], [0.0]]]])  # (B=1, K=2, M=2, A=1)
+    log_std = torch.tensor([[[[0.0], [math.log(0.5)]], [[0.0], [0.0]]]])
+    logits = torch.log(torch.tensor([[[0.75, 0.25], [0.5, 0.5]]]))
+    target = torch.tensor([[[0.5], [50.0]]])
+    mask = torch.tensor([[True, False]])
+
+    def normal(x, mu, sd):
+        return math.exp(-0.5 * ((x - mu) / sd) ** 2) / (sd * math.sqrt(2 * math.pi))
+
+    expected = -math.log(0.75 * normal(0.5, 0.5, 1.0) + 0.25 * normal(0.5, -0.5, 0.5))
+    assert mixture_nll(means, log_std, logits, target, mask).item() == pytest.approx(expected, rel=1e-6)

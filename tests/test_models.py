@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -7,6 +9,7 @@ from core.data.windows import FlatData, TransitionSampler, WindowSampler
 from core.models.critic import CriticConfig, Mish, TwinCritic
 from core.models.dt import (
     ALL,
+    LOG_STD,
     STATE_TOKENS,
     Block,
     CausalSelfAttention,
@@ -136,6 +139,44 @@ def test_last_only_forward_gives_the_full_forwards_last_action():
     assert last.shape == (4, 1, 3)
     torch.testing.assert_close(last[:, -1], full, rtol=0, atol=1e-6)
     assert torch.equal(LastAction(actor)(rtg, states, actions, timesteps, mask), last[:, -1])
+
+
+def test_mixture_head_acts_with_its_most_probable_mode():
+    """The mixture head's action is the mean of the mode with the highest logit, at every step and in ``LastAction``;
+    ``full`` returns the mixture it came from (stds inside their bounds)."""
+    torch.manual_seed(0)
+    actor = DecisionTransformer(replace(CFG, action_head="mixture", n_modes=3), 4, 2).eval()
+    args = inputs()
+    out = actor(*args, full=True)
+    means, log_std, logits = out.mixture
+    assert means.shape == (3, 6, 3, 2) and log_std.shape == (3, 6, 3, 2) and logits.shape == (3, 6, 3)
+    best = logits.argmax(-1)
+    for b, t in np.ndindex(3, 6):
+        assert torch.equal(out.action[b, t], means[b, t, best[b, t]])
+    assert torch.equal(actor(*args), out.action)
+    torch.testing.assert_close(LastAction(actor)(*args), out.action[:, -1], rtol=0, atol=1e-6)  # last block alone
+    assert log_std.min() >= LOG_STD[0] and log_std.max() <= LOG_STD[1]
+
+
+@pytest.mark.parametrize("head", ["tanh", "mixture"])
+def test_a_bimodal_answer_is_averaged_by_tanh_and_kept_by_the_mixture(head):
+    """One state answered half the time with +0.8 and half with -0.8: squared error learns the average (about 0,
+    an action the data never took), the mixture plays one of the two answers."""
+    from core.training.updates import ActorState
+
+    torch.manual_seed(0)
+    actor = DecisionTransformer(DTConfig(embed_dim=16, n_layers=1, context_len=2, dropout=0.0, action_head=head), 3, 1)
+    opt = torch.optim.Adam(actor.parameters(), lr=3e-3)
+    rtg, states, timesteps = torch.ones(64, 2), torch.ones(64, 2, 3), torch.zeros(64, 2, dtype=torch.long)
+    mask = torch.ones(64, 2, dtype=torch.bool)
+    for _ in range(300):
+        target = torch.where(torch.rand(64, 2, 1) < 0.5, 0.8, -0.8)
+        loss = ActorState.bc_loss(actor(rtg, states, target, timesteps, mask, full=True), target, mask)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    acted = actor(rtg[:1], states[:1], torch.zeros(1, 2, 1), timesteps[:1], mask[:1])[0, -1, 0].abs().item()
+    assert acted < 0.2 if head == "tanh" else abs(acted - 0.8) < 0.1
 
 
 def synthetic_data(lengths=(3, 7, 12), obs_dim=2, terminated=(True, False, True)) -> OfflineData:

@@ -9,7 +9,7 @@ from core.store.checkpoint import CheckpointError, load_model
 from core.store.layout import Run
 from core.training.config import preset
 from core.training.driver import run_stage
-from tests.conftest import run_cli
+from tests.conftest import obs_batch, run_cli
 
 
 @pytest.fixture
@@ -190,3 +190,26 @@ def test_train_cli_all_stages(tiny_dataset, roots, capsys):
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["stage"] == "qalign" and summary["step"] == 24 and "losses/align" in summary["metrics"]
     assert summary["checkpoint"].endswith("hopper/medium/qalign/model")
+
+
+def test_a_mixture_head_trains_every_stage_ships_and_acts_compiled(tiny_dataset, tiny_cfg):
+    """``--cfg.dt.action-head mixture`` end to end: BC by likelihood (its loss can go below 0), Q-ALIGN on the
+    mode's action, the checkpoint rebuilds the mixture head, and the traced policy acts as the eager one."""
+    from core.policy import ReturnConditionedPolicy
+
+    cfg = replace(tiny_cfg, dt=replace(tiny_cfg.dt, action_head="mixture", n_modes=3))
+    for stage in ("critic", "dt", "qalign"):
+        res = run_stage(stage, "hopper", "medium", cfg, allow_weak_critic=True)
+    assert np.isfinite(res.metrics["losses/bc"]) and "losses/align" in res.metrics
+    actor, meta = load_model(res.checkpoint)
+    assert meta["dt_config"]["action_head"] == "mixture" and actor.action_head.out_features == 3 * (2 * 3 + 1)
+    eager, traced = ReturnConditionedPolicy.load(res.checkpoint), ReturnConditionedPolicy.load(res.checkpoint).compile()
+    for p in (eager, traced):
+        p.reset(obs_batch(2), np.array([0.2, 0.9]) * eager.return_range[1])
+    for t in range(8):
+        obs = obs_batch(2, seed=t)
+        a, b = eager.act(obs), traced.act(obs)
+        np.testing.assert_allclose(a, b, atol=1e-5)
+        assert np.all(np.abs(a) < 1)
+        for p in (eager, traced):
+            p.observe(np.ones(2))

@@ -1,14 +1,15 @@
 """The Decision Transformer actor: a causal GPT over interleaved (R_t, s_t, a_t) tokens.
 
 Reads top to bottom: config -> attention -> block -> model. The action a_t is predicted from the
-hidden state of token s_t (it sees R_<=t, s_<=t, a_<t), squashed by tanh.
+hidden state of token s_t (it sees R_<=t, s_<=t, a_<t), squashed by tanh: one action (the DT paper's head), or a
+mixture of Gaussians whose most probable mode is the action taken (``DTConfig.action_head``).
 """
 
 from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import torch
@@ -49,6 +50,32 @@ class DTConfig:
     embedding and the transformer blocks N(0, 0.02) with zero biases (GPT-2, the original DT and d3rlpy), so at
     the start the timestep adds little to the RTG, state and action tokens; the input and output layers keep
     PyTorch's defaults, as in d3rlpy."""
+    action_head: Literal["tanh", "mixture"] = "tanh"
+    """``tanh``: one action per step, fitted by squared error (the DT paper's): where the data answers a state with
+    several distinct actions (several behaviour policies' gaits) it learns their average, which may be no gait at
+    all. ``mixture``: ``n_modes`` diagonal Gaussians (means squashed by tanh), fitted by likelihood; the actor acts
+    with the mean of its most probable mode, one of the data's answers rather than their average (robomimic's GMM
+    policy head, played deterministically)."""
+    n_modes: int = 5
+    """Components of the ``mixture`` head (robomimic's default); unused by ``tanh``."""
+
+
+LOG_STD = (-4.0, 0.5)
+"""Bounds of a mixture component's log std: std >= 0.018 keeps the likelihood finite on the many actions the data
+holds at exactly +-1 (behaviour noise clipped to the action box), std <= 1.65 covers the whole box."""
+
+
+class ActionOut(NamedTuple):
+    """What the actor says at each step: the action it takes and, for a mixture head, the mixture it came from."""
+
+    action: torch.Tensor
+    """(B, T, A) in (-1, 1)."""
+    mixture: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+    """means (B, T, M, A) in (-1, 1), log stds (B, T, M, A), mode logits (B, T, M); None for the ``tanh`` head."""
+
+    def map(self, fn) -> ActionOut:
+        """The same output with ``fn`` applied to every tensor (a dtype cast, a slice of rows)."""
+        return ActionOut(fn(self.action), None if self.mixture is None else tuple(fn(t) for t in self.mixture))
 
 
 class Dropout(nn.Dropout):
@@ -168,7 +195,9 @@ class DecisionTransformer(nn.Module):
         self.drop = Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
         self.ln_f = nn.LayerNorm(C, eps=cfg.ln_eps)
-        self.action_head = nn.Linear(C, act_dim)
+        M = cfg.n_modes if cfg.action_head == "mixture" else 0
+        # tanh: A action values; mixture: M x (A means, A log stds) and M logits
+        self.action_head = nn.Linear(C, act_dim if M == 0 else M * (2 * act_dim + 1))
         if cfg.init == "gpt2":
             for module in (self.embed_time, *self.blocks):
                 module.apply(_gpt2_init)
@@ -183,9 +212,11 @@ class DecisionTransformer(nn.Module):
         timesteps: torch.Tensor,  # (B, T) long
         mask: torch.Tensor,  # (B, T) bool, False on left padding
         last_only: bool = False,
-    ) -> torch.Tensor:
+        full: bool = False,
+    ) -> torch.Tensor | ActionOut:
         """Predicted actions (B, T, act_dim) in (-1, 1); ``last_only``: the last step's alone, (B, 1, act_dim), the
-        last block computing that one token (what acting needs: about 10% less work per step at 3 layers)."""
+        last block computing that one token (what acting needs: about 10% less work per step at 3 layers).
+        ``full``: an ``ActionOut`` with the mixture too (what training fits)."""
         B, T = rtg.shape
         t_emb = self.embed_time(timesteps.clamp(0, self.cfg.max_timestep - 1))  # (B, T, C)
         tokens = torch.stack(
@@ -207,4 +238,17 @@ class DecisionTransformer(nn.Module):
         last = slice(3 * T - 2, 3 * T - 1) if last_only else STATE_TOKENS
         for i, block in enumerate(self.blocks):
             x = block(x, attn_bias, last if i == len(self.blocks) - 1 else ALL)
-        return torch.tanh(self.action_head(self.ln_f(x)))  # from each s_t token, (B, T, act_dim)
+        out = self.action_head(self.ln_f(x))  # from each s_t token, (B, T, act_dim or M * (2A + 1))
+        if self.cfg.action_head == "tanh":
+            action = torch.tanh(out)
+            return ActionOut(action) if full else action
+        M, A = self.cfg.n_modes, self.act_dim
+        logits = out[..., :M]  # (B, T, M)
+        params = out[..., M:].unflatten(-1, (M, 2 * A))  # (B, T, M, 2A)
+        means = torch.tanh(params[..., :A])
+        # the most probable mode's mean: (B, T, M, A) -> (B, T, A)
+        pick = logits.argmax(dim=-1)[..., None, None].expand(*means.shape[:-2], 1, A)
+        action = means.gather(-2, pick).squeeze(-2)
+        if not full:
+            return action
+        return ActionOut(action, (means, params[..., A:].clamp(*LOG_STD), logits))

@@ -150,6 +150,7 @@ class TrainConfig:
             ("dt.n-layers", self.dt.n_layers, self.dt.n_layers >= 1, ">= 1"),
             ("dt.context-len", self.dt.context_len, self.dt.context_len >= 1, ">= 1"),
             ("dt.dropout", self.dt.dropout, 0 <= self.dt.dropout < 1, "in [0, 1)"),
+            ("dt.n-modes", self.dt.n_modes, self.dt.n_modes >= 1, ">= 1"),
             ("critic.hidden", self.critic.hidden, self.critic.hidden >= 1, ">= 1"),
         )  # fmt: skip
         return out_of_range(checks, "--cfg.")  # a NaN fails every comparison above, so it is refused with the rest

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -18,6 +20,22 @@ def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 def bc_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Behaviour cloning: mean squared error over valid tokens. pred, target (B, K, A); mask (B, K)."""
     return masked_mean((pred - target) ** 2, mask)
+
+
+def mixture_nll(
+    means: torch.Tensor,  # (B, K, M, A)
+    log_std: torch.Tensor,  # (B, K, M, A)
+    logits: torch.Tensor,  # (B, K, M) unnormalised mode weights
+    target: torch.Tensor,  # (B, K, A)
+    mask: torch.Tensor,  # (B, K)
+) -> torch.Tensor:
+    """Behaviour cloning by likelihood: -log sum_m w_m N(target | mean_m, diag(std_m^2)), mean over valid tokens.
+    Each data action pulls on the modes in proportion to how well they explain it, so distinct answers to one
+    state stay in distinct modes instead of being averaged."""
+    z = (target.unsqueeze(-2) - means) / log_std.exp()  # (B, K, M, A)
+    log_n = -0.5 * z**2 - log_std - 0.5 * math.log(2 * math.pi)
+    log_p = torch.logsumexp(logits.log_softmax(dim=-1) + log_n.sum(dim=-1), dim=-1)  # (B, K)
+    return masked_mean(-log_p, mask)
 
 
 def perturb_rtg(

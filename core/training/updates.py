@@ -17,7 +17,7 @@ import torch
 
 from core.data.windows import PairSampler, TransitionSampler, Window, WindowSampler
 from core.models.critic import TwinCritic
-from core.models.dt import DecisionTransformer
+from core.models.dt import ActionOut, DecisionTransformer
 from core.training import losses as L
 from core.training.config import TrainConfig
 from core.training.distributed import Dist
@@ -48,10 +48,18 @@ class ActorState:
         self.grad_norm = torch.tensor(0.0)
         """The last step's actor gradient norm before clipping (logged: how often ``grad_clip`` binds)."""
 
-    def forward(self, w: Window) -> torch.Tensor:
+    def forward(self, w: Window) -> ActionOut:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.bf16):
-            out = self.model(w.rtg, w.states, w.actions, w.timesteps, w.mask)
-        return out.float()
+            out = self.model(w.rtg, w.states, w.actions, w.timesteps, w.mask, full=True)
+        return out.map(torch.Tensor.float)
+
+    @staticmethod
+    def bc_loss(out: ActionOut, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Behaviour cloning of the actor's head (``DTConfig.action_head``): squared error of its action, or the
+        mixture's negative log-likelihood. target (B, K, A); mask (B, K)."""
+        if out.mixture is None:
+            return L.bc_loss(out.action, target, mask)
+        return L.mixture_nll(*out.mixture, target, mask)
 
     def step(self, loss: torch.Tensor, step: int) -> float:
         lr = lr_at(step, self.cfg)
@@ -115,7 +123,7 @@ def critic_update(
 def dt_update(st: ActorState, sampler: WindowSampler, step: int) -> dict:
     """Behaviour cloning on a batch of windows."""
     w = sampler.sample(st.cfg.batch_size)
-    loss = L.bc_loss(st.forward(w), w.actions, w.targets)
+    loss = st.bc_loss(st.forward(w), w.actions, w.targets)
     lr = st.step(loss, step)
     return {"losses/bc": loss.detach(), "charts/lr": lr, "charts/grad_norm": st.grad_norm}
 
@@ -162,9 +170,9 @@ class QAlign:
             torch.cat([w.timesteps, w.timesteps]),
             torch.cat([w.mask, w.mask]),
         )
-        preds = self.st.forward(both)  # (2B, K, A): original RTG, then perturbed
-        a_orig, a_pert = preds[:B], preds[B:]
-        bc = L.bc_loss(a_orig, w.actions, w.targets)
+        out = self.st.forward(both)  # (2B, K, A) actions: original RTG, then perturbed
+        a_orig, a_pert = out.action[:B], out.action[B:]
+        bc = self.st.bc_loss(out.map(lambda t: t[:B]), w.actions, w.targets)
         with torch.no_grad():  # the alignment loss stops the gradient through Q(s, a_orig): skip its backward
             q_orig = self.cs.critic(w.states, a_orig)  # (2, B, K)
         self.cs.critic.requires_grad_(False)  # the critic learns only from its TD loss

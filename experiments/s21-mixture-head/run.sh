@@ -1,0 +1,25 @@
+#!/bin/bash
+# s21-mixture-head (RULES.md): G3 = session 15's `mid` Hopper `control` DT recipe, training seed 3, with the
+# mixture action head (--cfg.dt.action-head mixture, 5 modes), read on both seed sets, then the diagnostics.
+# Resumable (rerun: finished steps are skipped; the DT stage resumes from its last saved state).
+# usage: experiments/s21-mixture-head/run.sh dt S
+set -e
+T=hopper D=control
+EXP=${QDT_EXP:-/work/exp}/s21-mixture-head
+. "$(dirname "$0")/../lib.sh"
+own_runs
+S=$2
+M=$QDT_CHECKPOINTS/$T/$D/dt/model-s$S
+case "$1" in
+dt)
+  [ -f $M.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage dt --cfg.dt.action-head mixture > $L/dt-s$S.log 2>&1
+  for E in 300000 100000; do
+    [ -f $EXP/G$S-eval-$E/report.json ] || nice -n 5 python -m core.evaluate --task $T --dataset $D --seed $S --models dt $E10 --eval-seed $E --out $EXP/G$S-eval-$E > $L/eval-G$S-$E.log 2>&1
+  done
+  python experiments/table.py $EXP/G$S-eval-300000/report.json $EXP/G$S-eval-100000/report.json
+  python experiments/s20-quiet-data/lengths.py $EXP/G$S-eval-300000/report.json $EXP/G$S-eval-100000/report.json
+  python experiments/s19-long-dt/speed_profile.py $M
+  python experiments/s21-mixture-head/modes.py $M
+  ;;
+*) echo "unknown step $1" >&2; exit 2 ;;
+esac
