@@ -76,6 +76,8 @@ def model_card(task: str, dataset: str) -> str:
             f"embed {net.get('embed_dim', '?')}, {net.get('n_layers', '?')} layers, context {net.get('context_len', '?')}"
             f", {net.get('init', 'pytorch')} init"
         )
+        if net.get("action_head") == "mixture":
+            network += f", mixture action head ({net.get('n_modes', '?')} modes)"
         stale, fp = catalog.stale_reason(task, dataset, kind), meta.get("data_fingerprint")
         if stale:
             data = f"cannot be rebuilt (stale): {stale}"

@@ -138,6 +138,12 @@ def test_alignment_tab_says_what_each_shown_model_is(writable_models):
     )
     assert "cannot be rebuilt" not in next(x for x in lines if "| Q-ALIGN DT |" in x)
     assert model_card("hopper", "no-such-dataset") == ""
+    assert "mixture" not in card
+    meta["dt_config"] |= {"action_head": "mixture", "n_modes": 5}
+    writable_models["qalign"].with_suffix(".json").write_text(json.dumps(meta))
+    assert "mixture action head (5 modes) |" in next(
+        x for x in model_card("hopper", "medium").splitlines() if "| Q-ALIGN DT |" in x
+    )
 
 
 def test_status_tab_says_where_the_slider_works(writable_models):
