@@ -5,6 +5,8 @@
 #   own_runs [RUNS [CKPT]]  QDT_RUNS / QDT_CHECKPOINTS (default $EXP/runs and $EXP/ckpt; behaviour snapshots linked
 #                           in from the repository)
 #   has_quality   whether the seed-0 critic of $R has been scored by core.critic_quality
+#   default_targets STATS   the 10 default requests (p5 .. 1.2x best) of the model JSON STATS's data, to read another
+#                           model at that data's requests (scored on its range by s19-long-dt/rescore.py)
 cd "$(git -C "$(dirname "${BASH_SOURCE[1]}")" rev-parse --show-toplevel)"
 [ -n "$VIRTUAL_ENV" ] || . .venv/bin/activate
 export OMP_NUM_THREADS=1 MUJOCO_GL=egl
@@ -18,6 +20,9 @@ own_runs() {
 }
 has_quality() {  # [SEED]: the critic of $R/s$SEED (default 0)
   python -c "import json, sys; sys.exit('quality' not in json.load(open('$R/s${1:-0}/critic/critic.json')))" 2>/dev/null
+}
+default_targets() {
+  python -c "import json, numpy as np; s = json.load(open('$1'))['return_stats']; print(*np.linspace(s['p5'], 1.2 * s['max'], 10).round(3))"
 }
 # Session 15's Hopper `control` critic and DT states reused by s16 and s17 (T, D, R and QDT_CHECKPOINTS set first):
 #   continue_s15_critic ARM OPTS...  its seed-0 SARSA critic (`mid`, 50k steps, resumable state) copied into $R/s0

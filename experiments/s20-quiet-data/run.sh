@@ -18,7 +18,7 @@ R=$QDT_RUNS/$T/$D
 # the shown `control` data's 10 default requests (p5 .. 1.2x its best), scored on its range by rescore.py
 STATS=checkpoints/$T/$D/dt/model.json
 read_at_control() {  # MODEL TAG: both seed sets at control's requests, then the scores and the episodes' lengths
-  local targets=$(python -c "import json, numpy as np; s = json.load(open('$STATS'))['return_stats']; print(*np.linspace(s['p5'], 1.2 * s['max'], 10).round(3))")
+  local targets=$(default_targets $STATS)
   for E in 300000 100000; do
     [ -f $EXP/$2-eval-$E/report.json ] || nice -n 5 python -m core.evaluate --task $T --dataset $D --seed $S --models $1 --targets $targets --episodes 5 --no-png --eval-seed $E --out $EXP/$2-eval-$E > $L/eval-$2-$E.log 2>&1
   done
@@ -52,7 +52,7 @@ expert | medium-expert)  # X3 / M3 (amendments 22:17, 23:10): a DT on one / two 
   python experiments/s19-long-dt/speed_profile.py $QDT_CHECKPOINTS/$T/$Q/dt/model-s$S $Q
   ;;
 critic)
-  [ -f $QDT_RUNS/$T/$D/s$S/critic/critic.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage critic > $L/critic-s$S.log 2>&1
+  [ -f $R/s$S/critic/critic.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage critic > $L/critic-s$S.log 2>&1
   ;;
 *) echo "unknown step $1" >&2; exit 2 ;;
 esac
