@@ -21,7 +21,7 @@ even)
   [ -f $QDT_CHECKPOINTS/$T/even/dt/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset even --seed $S --config mid --stage dt > $L/dt-even-s$S.log 2>&1
   # control's protocol: its 10 default requests (p5 .. 1.2x best of control's data), scored by rescore.py on its range
   STATS=checkpoints/$T/$D/dt/model.json
-  TARGETS=$(python -c "import json, numpy as np; s = json.load(open('$STATS'))['return_stats']; print(*np.linspace(s['p5'], 1.2 * s['max'], 10).round(3))")
+  TARGETS=$(default_targets $STATS)
   for E in 300000 100000; do
     O=$EXP/E$S-eval-$E
     [ -f $O/report.json ] || nice -n 5 python -m core.evaluate --task $T --dataset even --seed $S --models dt --targets $TARGETS --episodes 5 --no-png --eval-seed $E --out $O > $L/eval-E$S-$E.log 2>&1
