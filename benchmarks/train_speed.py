@@ -2,9 +2,12 @@
 vs a naive per-sample Python loop. Synthetic Hopper-shaped data, so no dataset is needed.
 
     python benchmarks/train_speed.py [--steps 30] [--embed-dim 128] [--bf16 | --compare-bf16] [--config paper --device cuda]
+    python benchmarks/train_speed.py --compare-head | --compare-compile
     python benchmarks/train_speed.py --before [REV] [--embed-dim 128] [--runs 4]
 
-``--compare-bf16`` measures fp32 and bf16 autocast side by side in one run (the ratio is what to trust).
+``--compare-bf16`` measures fp32 and bf16 autocast side by side in one run (the ratio is what to trust); likewise
+``--compare-head`` the other actor head (``DTConfig.action_head``: tanh vs mixture) and ``--compare-compile`` the actor
+under ``torch.compile`` (inductor) against eager, for the two actor stages.
 ``--before REV`` (default ``HEAD``, the committed code) checks REV out into a temporary git worktree and times the
 same stages there and in this working tree, in subprocesses that alternate (before, after, before, ...) so that
 background load hits both alike; it prints each stage's median steps/s, before and after, their ratio, the CPU time
@@ -86,8 +89,9 @@ def rate(fn, n: int, device: torch.device | None = None) -> float:
     return timed(fn, n, device)[0]
 
 
-def stage_rates(cfg, data, dist, steps: int) -> dict[str, tuple[float, float]]:
-    """Each stage's (steps/s, CPU ms/step): one ``dt_update``, ``QAlign.update`` and ``critic_update`` step."""
+def stage_rates(cfg, data, dist, steps: int, compiled: bool = False) -> dict[str, tuple[float, float]]:
+    """Each stage's (steps/s, CPU ms/step): one ``dt_update``, ``QAlign.update`` and ``critic_update`` step;
+    ``compiled``: the actors' training forward through ``torch.compile`` (its compilation in the warm-up steps)."""
     from core.data.windows import FlatData, TransitionSampler, WindowSampler
     from core.training.updates import ActorState, CriticState, QAlign, critic_update, dt_update
 
@@ -96,6 +100,11 @@ def stage_rates(cfg, data, dist, steps: int) -> dict[str, tuple[float, float]]:
     windows, transitions = WindowSampler(flat, cfg.dt.context_len, gen), TransitionSampler(flat, gen)
     st, cs = ActorState(cfg, data.obs_dim, data.act_dim, dist), CriticState(cfg, data.obs_dim, data.act_dim, dist=dist)
     qa = QAlign(ActorState(cfg, data.obs_dim, data.act_dim, dist), cs, cfg, "hopper", 1200.0, 1000.0)
+    if compiled:
+        st.model, qa.st.model = torch.compile(st.actor), torch.compile(qa.st.actor)
+        for _ in range(3):  # compilation outside the timing
+            dt_update(st, windows, 100)
+            qa.update(windows, 100)
     return {
         "DT": timed(lambda: dt_update(st, windows, 100), steps, dist.device),
         "Q-ALIGN": timed(lambda: qa.update(windows, 100), steps, dist.device),
@@ -192,7 +201,8 @@ def compare(args, argv: list[str]) -> None:
 
 
 def single(args) -> None:
-    """The working tree alone (the original report), with optional fp32 vs bf16 comparison."""
+    """The working tree alone (the original report); with ``--compare-*``, each variant beside it, alternated over
+    ``--runs`` runs (medians), so that background load hits both alike."""
     sys.path.insert(0, str(REPO))
     from core.training.distributed import Dist, resolve_device
 
@@ -200,19 +210,36 @@ def single(args) -> None:
     torch.set_num_threads(cfg.threads)
     dist = Dist(device=resolve_device(args.device))
     data = synthetic()
-    rates = stage_rates(cfg, data, dist, args.steps)
+    head = {"tanh": "mixture", "mixture": "tanh"}[cfg.dt.action_head]
+    others = (
+        (args.compare_bf16, f"bf16 {not cfg.bf16}", replace(cfg, bf16=not cfg.bf16), False),
+        (args.compare_head, f"{head} head", replace(cfg, dt=replace(cfg.dt, action_head=head)), False),
+        (args.compare_compile, "torch.compile", cfg, True),
+    )
+    variants = [("base", cfg, False)] + [(label, c, comp) for asked, label, c, comp in others if asked]
+    runs: dict[str, list[dict]] = {label: [] for label, _, _ in variants}
+    for i in range(args.runs if len(variants) > 1 else 1):
+        for label, c, compiled in variants if i % 2 == 0 else variants[::-1]:
+            runs[label].append(stage_rates(c, data, dist, args.steps, compiled))
+    med = {
+        label: {s: tuple(statistics.median(r[s][k] for r in rs) for k in (0, 1)) for s in STAGES}
+        for label, rs in runs.items()
+    }
+    rates = med["base"]
     where = torch.cuda.get_device_name(dist.device) if dist.device.type == "cuda" else f"cpu, threads {cfg.threads}"
-    print(f"config {args.config}: {describe(cfg, where)}")
+    print(
+        f"config {args.config}: {describe(cfg, where)}"
+        + (f"; medians of {args.runs} alternated runs" * (len(variants) > 1))
+    )
     for s in STAGES:
         print(f"{s:8s} stage {rates[s][0]:7.2f} steps/s   ({rates[s][1]:6.1f} CPU ms/step)")
     dt_rate, qa_rate = rates["DT"][0], rates["Q-ALIGN"][0]
     print(f"DT / Q-ALIGN = {dt_rate / qa_rate:.2f}x")
-    if args.compare_bf16:
-        other = replace(cfg, bf16=not cfg.bf16)
-        r2 = stage_rates(other, data, dist, args.steps)
-        dt2, qa2 = r2["DT"][0], r2["Q-ALIGN"][0]
+    for label in list(med)[1:]:
+        (dt2, dt_cpu), (qa2, qa_cpu) = med[label]["DT"], med[label]["Q-ALIGN"]
         print(
-            f"bf16 {other.bf16}: DT {dt2:7.2f} steps/s ({dt2 / dt_rate:.2f}x), Q-ALIGN {qa2:7.2f} ({qa2 / qa_rate:.2f}x)"
+            f"{label}: DT {dt2:7.2f} steps/s ({dt2 / dt_rate:.2f}x; CPU ms {dt_cpu / rates['DT'][1]:.2f}x), "
+            f"Q-ALIGN {qa2:7.2f} ({qa2 / qa_rate:.2f}x; CPU ms {qa_cpu / rates['Q-ALIGN'][1]:.2f}x)"
         )
     from core.data.windows import FlatData, WindowSampler
 
@@ -231,17 +258,19 @@ def main() -> None:
     ap.add_argument("--embed-dim", type=int, default=0, help="actor width (0 = the preset's)")
     ap.add_argument("--bf16", action="store_true")
     ap.add_argument("--compare-bf16", action="store_true", help="fp32 and bf16 autocast side by side")
+    ap.add_argument("--compare-head", action="store_true", help="the tanh and mixture action heads side by side")
+    ap.add_argument("--compare-compile", action="store_true", help="eager and torch.compile actors side by side")
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = the preset's)")
     ap.add_argument("--before", nargs="?", const="HEAD", metavar="REV", help="time REV (default HEAD) beside this tree")
-    ap.add_argument("--runs", type=int, default=4, help="with --before: alternating runs per tree")
+    ap.add_argument("--runs", type=int, default=4, help="with --before or --compare-*: alternating runs of each")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
         worker(args)
     elif args.before:
-        if args.compare_bf16:
-            ap.error("--before and --compare-bf16 each make their own comparison; use one")
+        if args.compare_bf16 or args.compare_head or args.compare_compile:
+            ap.error("--before and --compare-* each make their own comparison; use one")
         keep = ("--steps", "--config", "--embed-dim", "--device", "--threads")
         argv = [x for k in keep for x in (k, str(getattr(args, k[2:].replace("-", "_"))))]
         compare(args, argv + (["--bf16"] if args.bf16 else []))

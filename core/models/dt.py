@@ -84,11 +84,11 @@ class Dropout(nn.Dropout):
     PCG64 seed is drawn from torch's generator on each call, so ``torch.manual_seed`` or a restored RNG state repeats
     the masks (seeded runs and resumes stay reproducible). Each mask is exact Bernoulli(1 - p) (24-bit uniforms, as
     ``torch.rand``), scaled by 1 / (1 - p) as ATen's; only the random stream differs from ``nn.Dropout``'s. Other
-    devices use ``nn.Dropout``."""
+    devices, and a model under ``torch.compile``, use ``nn.Dropout``."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or not 0.0 < self.p < 1.0 or x.device.type != "cpu":
-            return super().forward(x)
+        if not self.training or not 0.0 < self.p < 1.0 or x.device.type != "cpu" or torch.compiler.is_compiling():
+            return super().forward(x)  # under torch.compile: its own fused RNG, no graph break
         seed = int(torch.randint(2**62, ()))
         u = np.random.Generator(np.random.PCG64(seed)).random(x.numel(), dtype=np.float32)
         keep = torch.from_numpy(u).view(x.shape).ge_(self.p).to(x.dtype).mul_(1.0 / (1.0 - self.p))
