@@ -218,7 +218,8 @@ def single(args) -> None:
     )
     variants = [("base", cfg, False)] + [(label, c, comp) for asked, label, c, comp in others if asked]
     runs: dict[str, list[dict]] = {label: [] for label, _, _ in variants}
-    for i in range(args.runs if len(variants) > 1 else 1):
+    n_runs = args.runs if len(variants) > 1 else 1
+    for i in range(n_runs):
         for label, c, compiled in variants if i % 2 == 0 else variants[::-1]:
             runs[label].append(stage_rates(c, data, dist, args.steps, compiled))
     med = {
@@ -227,10 +228,7 @@ def single(args) -> None:
     }
     rates = med["base"]
     where = torch.cuda.get_device_name(dist.device) if dist.device.type == "cuda" else f"cpu, threads {cfg.threads}"
-    print(
-        f"config {args.config}: {describe(cfg, where)}"
-        + (f"; medians of {args.runs} alternated runs" * (len(variants) > 1))
-    )
+    print(f"config {args.config}: {describe(cfg, where)}; medians of {n_runs} run(s), variants alternated")
     for s in STAGES:
         print(f"{s:8s} stage {rates[s][0]:7.2f} steps/s   ({rates[s][1]:6.1f} CPU ms/step)")
     dt_rate, qa_rate = rates["DT"][0], rates["Q-ALIGN"][0]
