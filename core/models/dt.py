@@ -242,13 +242,15 @@ class DecisionTransformer(nn.Module):
         if self.cfg.action_head == "tanh":
             action = torch.tanh(out)
             return ActionOut(action) if full else action
-        M, A = self.cfg.n_modes, self.act_dim
-        logits = out[..., :M]  # (B, T, M)
-        params = out[..., M:].unflatten(-1, (M, 2 * A))  # (B, T, M, 2A)
-        means = torch.tanh(params[..., :A])
+        means, log_std, logits = mixture = self.mixture_of(out)
         # the most probable mode's mean: (B, T, M, A) -> (B, T, A)
-        pick = logits.argmax(dim=-1)[..., None, None].expand(*means.shape[:-2], 1, A)
+        pick = logits.argmax(dim=-1)[..., None, None].expand(*means.shape[:-2], 1, self.act_dim)
         action = means.gather(-2, pick).squeeze(-2)
-        if not full:
-            return action
-        return ActionOut(action, (means, params[..., A:].clamp(*LOG_STD), logits))
+        return ActionOut(action, mixture) if full else action
+
+    def mixture_of(self, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The mixture head's raw output (..., M * (2A + 1)) read as its means (..., M, A) in (-1, 1), log stds
+        (..., M, A) within ``LOG_STD`` and mode logits (..., M): the one place that knows the layout."""
+        M, A = self.cfg.n_modes, self.act_dim
+        params = out[..., M:].unflatten(-1, (M, 2 * A))  # (..., M, 2A)
+        return torch.tanh(params[..., :A]), params[..., A:].clamp(*LOG_STD), out[..., :M]

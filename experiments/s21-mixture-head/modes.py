@@ -21,11 +21,10 @@ REQUESTS = (1517.0, 2523.0, 3530.0)
 
 
 def episode(policy: ReturnConditionedPolicy, target: float, seed: int) -> dict:
-    M = policy.actor.cfg.n_modes
     played: list[tuple[int, float]] = []
 
-    def grab(_module, _inputs, out):  # the action head's output at the last step: M logits first
-        w = out[0, -1, :M].softmax(-1)
+    def grab(_module, _inputs, out):  # the action head's output; its mode weights at the last step
+        w = policy.actor.mixture_of(out)[2][0, -1].softmax(-1)
         played.append((int(w.argmax()), float(w.max())))
 
     hook = policy.actor.action_head.register_forward_hook(grab)
