@@ -5,6 +5,9 @@
 #   own_runs [RUNS [CKPT]]  QDT_RUNS / QDT_CHECKPOINTS (default $EXP/runs and $EXP/ckpt; behaviour snapshots linked
 #                           in from the repository)
 #   has_quality   whether the seed-0 critic of $R has been scored by core.critic_quality
+#   eval_seed_sets TAG DATASET MODELS [OPTS...]  core.evaluate of $T, seed $S, on the validation (300000+) and test
+#                           (100000+) seed sets into $EXP/TAG-eval-E (skipped where the report exists)
+#   reports TAG   the two reports eval_seed_sets wrote (validation first)
 #   default_targets STATS   the 10 default requests (p5 .. 1.2x best) of the model JSON STATS's data, to read another
 #                           model at that data's requests (scored on its range by s19-long-dt/rescore.py)
 cd "$(git -C "$(dirname "${BASH_SOURCE[1]}")" rev-parse --show-toplevel)"
@@ -20,6 +23,16 @@ own_runs() {
 }
 has_quality() {  # [SEED]: the critic of $R/s$SEED (default 0)
   python -c "import json, sys; sys.exit('quality' not in json.load(open('$R/s${1:-0}/critic/critic.json')))" 2>/dev/null
+}
+eval_seed_sets() {
+  local tag=$1 data=$2 models=$3
+  shift 3
+  for E in 300000 100000; do
+    [ -f $EXP/$tag-eval-$E/report.json ] || nice -n 5 python -m core.evaluate --task $T --dataset $data --seed $S --models $models "$@" --eval-seed $E --out $EXP/$tag-eval-$E > $L/eval-$tag-$E.log 2>&1
+  done
+}
+reports() {
+  echo $EXP/$1-eval-300000/report.json $EXP/$1-eval-100000/report.json
 }
 default_targets() {
   python -c "import json, numpy as np; s = json.load(open('$1'))['return_stats']; print(*np.linspace(s['p5'], 1.2 * s['max'], 10).round(3))"
@@ -49,7 +62,5 @@ qalign_from_s15() {
   [ -d $R/s$S/pretrain ] || cp -r $S15/runs/$T/$D/s$S/pretrain $R/s$S/pretrain
   local weak=$(python -c "import json; print('' if json.load(open('$R/s$cs/critic/critic.json'))['quality']['passed'] else '--allow-weak-critic')")
   [ -f $QDT_CHECKPOINTS/$T/$D/qalign/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage qalign $weak --cfg.eta-align 1 "$@" > $L/qalign-$tag.log 2>&1
-  for E in 300000 100000; do
-    [ -f $EXP/$tag-eval-$E/report.json ] || nice -n 5 python -m core.evaluate --task $T --dataset $D --seed $S --models qalign $E10 --eval-seed $E --out $EXP/$tag-eval-$E > $L/eval-$tag-$E.log 2>&1
-  done
+  eval_seed_sets $tag $D qalign $E10  # $S: this function's local
 }

@@ -12,21 +12,14 @@ S=$2
 case "$1" in
 dt)
   [ -f $QDT_CHECKPOINTS/$T/$D/dt/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config long --stage dt > $L/dt-s$S.log 2>&1
-  for E in 300000 100000; do
-    O=$EXP/L$S-eval-$E
-    [ -f $O/report.json ] || nice -n 5 python -m core.evaluate --task $T --dataset $D --seed $S --models dt $E10 --eval-seed $E --out $O > $L/eval-L$S-$E.log 2>&1
-  done
+  eval_seed_sets L$S $D dt $E10
   ;;
 even)
   [ -f $QDT_CHECKPOINTS/$T/even/dt/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset even --seed $S --config mid --stage dt > $L/dt-even-s$S.log 2>&1
   # control's protocol: its 10 default requests (p5 .. 1.2x best of control's data), scored by rescore.py on its range
   STATS=checkpoints/$T/$D/dt/model.json
-  TARGETS=$(default_targets $STATS)
-  for E in 300000 100000; do
-    O=$EXP/E$S-eval-$E
-    [ -f $O/report.json ] || nice -n 5 python -m core.evaluate --task $T --dataset even --seed $S --models dt --targets $TARGETS --episodes 5 --no-png --eval-seed $E --out $O > $L/eval-E$S-$E.log 2>&1
-  done
-  python experiments/s19-long-dt/rescore.py $EXP/E$S-eval-300000/report.json $EXP/E$S-eval-100000/report.json --stats $STATS
+  eval_seed_sets E$S even dt --targets $(default_targets $STATS) --episodes 5 --no-png
+  python experiments/s19-long-dt/rescore.py $(reports E$S) --stats $STATS
   ;;
 *) echo "unknown step $1" >&2; exit 2 ;;
 esac

@@ -18,12 +18,9 @@ R=$QDT_RUNS/$T/$D
 # the shown `control` data's 10 default requests (p5 .. 1.2x its best), scored on its range by rescore.py
 STATS=checkpoints/$T/$D/dt/model.json
 read_at_control() {  # MODEL TAG: both seed sets at control's requests, then the scores and the episodes' lengths
-  local targets=$(default_targets $STATS)
-  for E in 300000 100000; do
-    [ -f $EXP/$2-eval-$E/report.json ] || nice -n 5 python -m core.evaluate --task $T --dataset $D --seed $S --models $1 --targets $targets --episodes 5 --no-png --eval-seed $E --out $EXP/$2-eval-$E > $L/eval-$2-$E.log 2>&1
-  done
-  python experiments/s19-long-dt/rescore.py $EXP/$2-eval-300000/report.json $EXP/$2-eval-100000/report.json --stats $STATS
-  python experiments/s20-quiet-data/lengths.py $EXP/$2-eval-300000/report.json $EXP/$2-eval-100000/report.json
+  eval_seed_sets $2 $D $1 --targets $(default_targets $STATS) --episodes 5 --no-png
+  python experiments/s19-long-dt/rescore.py $(reports $2) --stats $STATS
+  python experiments/s20-quiet-data/lengths.py $(reports $2)
 }
 case "$1" in
 dt)
@@ -44,11 +41,9 @@ expert | medium-expert)  # X3 / M3 (amendments 22:17, 23:10): a DT on one / two 
   export MINARI_DATASETS_PATH=$PWD/data/datasets
   [ -d $MINARI_DATASETS_PATH/qalign/$T/$Q-v0 ] || nice -n 5 python -m core.data.collect --task $T --quality $Q > $L/collect-$Q.log 2>&1
   [ -f $QDT_CHECKPOINTS/$T/$Q/dt/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $Q --seed $S --config mid --stage dt > $L/dt-$Q-s$S.log 2>&1
-  for E in 300000 100000; do
-    [ -f $EXP/$TAG$S-eval-$E/report.json ] || nice -n 5 python -m core.evaluate --task $T --dataset $Q --seed $S --models dt $E10 --eval-seed $E --out $EXP/$TAG$S-eval-$E > $L/eval-$TAG$S-$E.log 2>&1
-  done
-  python experiments/table.py $EXP/$TAG$S-eval-300000/report.json $EXP/$TAG$S-eval-100000/report.json
-  python experiments/s20-quiet-data/lengths.py $EXP/$TAG$S-eval-300000/report.json $EXP/$TAG$S-eval-100000/report.json
+  eval_seed_sets $TAG$S $Q dt $E10
+  python experiments/table.py $(reports $TAG$S)
+  python experiments/s20-quiet-data/lengths.py $(reports $TAG$S)
   python experiments/s19-long-dt/speed_profile.py $QDT_CHECKPOINTS/$T/$Q/dt/model-s$S $Q
   ;;
 critic)

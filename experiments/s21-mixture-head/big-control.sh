@@ -14,9 +14,7 @@ S=$1
 STATS=checkpoints/$T/$D/dt/model.json
 [ -d $MINARI_DATASETS_PATH/qalign/$T/$D-v0 ] || nice -n 5 python -m core.data.collect --task $T --quality $D --size 1000000 > $L/collect-big.log 2>&1
 [ -f $QDT_CHECKPOINTS/$T/$D/dt/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage dt > $L/dt-big-s$S.log 2>&1
-for E in 300000 100000; do
-  [ -f $EXP/B$S-eval-$E/report.json ] || nice -n 5 python -m core.evaluate --task $T --dataset $D --seed $S --models dt --targets $(default_targets $STATS) --episodes 5 --no-png --eval-seed $E --out $EXP/B$S-eval-$E > $L/eval-B$S-$E.log 2>&1
-done
-python experiments/s19-long-dt/rescore.py $EXP/B$S-eval-300000/report.json $EXP/B$S-eval-100000/report.json --stats $STATS
-python experiments/s20-quiet-data/lengths.py $EXP/B$S-eval-300000/report.json $EXP/B$S-eval-100000/report.json
+eval_seed_sets B$S $D dt --targets $(default_targets $STATS) --episodes 5 --no-png
+python experiments/s19-long-dt/rescore.py $(reports B$S) --stats $STATS
+python experiments/s20-quiet-data/lengths.py $(reports B$S)
 python experiments/s19-long-dt/speed_profile.py $QDT_CHECKPOINTS/$T/$D/dt/model-s$S

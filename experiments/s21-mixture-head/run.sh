@@ -13,11 +13,9 @@ M=$QDT_CHECKPOINTS/$T/$D/dt/model-s$S
 case "$1" in
 dt)
   [ -f $M.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage dt --cfg.dt.action-head mixture > $L/dt-s$S.log 2>&1
-  for E in 300000 100000; do
-    [ -f $EXP/G$S-eval-$E/report.json ] || nice -n 5 python -m core.evaluate --task $T --dataset $D --seed $S --models dt $E10 --eval-seed $E --out $EXP/G$S-eval-$E > $L/eval-G$S-$E.log 2>&1
-  done
-  python experiments/table.py $EXP/G$S-eval-300000/report.json $EXP/G$S-eval-100000/report.json
-  python experiments/s20-quiet-data/lengths.py $EXP/G$S-eval-300000/report.json $EXP/G$S-eval-100000/report.json
+  eval_seed_sets G$S $D dt $E10
+  python experiments/table.py $(reports G$S)
+  python experiments/s20-quiet-data/lengths.py $(reports G$S)
   python experiments/s19-long-dt/speed_profile.py $M
   python experiments/s21-mixture-head/modes.py $M
   ;;

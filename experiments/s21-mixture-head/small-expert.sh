@@ -13,9 +13,7 @@ export MINARI_DATASETS_PATH=$EXP/datasets
 S=$1
 [ -d $MINARI_DATASETS_PATH/qalign/$T/$D-v0 ] || nice -n 5 python -m core.data.collect --task $T --quality $D --size 44000 > $L/collect-small.log 2>&1
 [ -f $QDT_CHECKPOINTS/$T/$D/dt/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage dt > $L/dt-small-s$S.log 2>&1
-for E in 300000 100000; do
-  [ -f $EXP/Y$S-eval-$E/report.json ] || nice -n 5 python -m core.evaluate --task $T --dataset $D --seed $S --models dt $E10 --eval-seed $E --out $EXP/Y$S-eval-$E > $L/eval-Y$S-$E.log 2>&1
-done
-python experiments/table.py $EXP/Y$S-eval-300000/report.json $EXP/Y$S-eval-100000/report.json
-python experiments/s20-quiet-data/lengths.py $EXP/Y$S-eval-300000/report.json $EXP/Y$S-eval-100000/report.json
+eval_seed_sets Y$S $D dt $E10
+python experiments/table.py $(reports Y$S)
+python experiments/s20-quiet-data/lengths.py $(reports Y$S)
 python experiments/s19-long-dt/speed_profile.py $QDT_CHECKPOINTS/$T/$D/dt/model-s$S $D
