@@ -77,6 +77,9 @@ def test_pipeline_cli_train_select_collect_summary(roots, tmp_path):
     (spread,) = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert spread["id"] == "qalign/hopper/even-v0" and len(spread["bin_transitions"]) == 10
     assert spread["transitions"] == sum(spread["bin_transitions"]) > 0
+    out = run_cli("core.data.collect", "--task", "hopper", "--quality", "ladder", "--size", "300", env=env)
+    (rungs,) = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert rungs["id"] == "qalign/hopper/ladder-v0" and rungs["transitions"] >= 300 - 3
     html = tmp_path / "hist.html"
     out = run_cli("core.data.summary", "--task", "hopper", "--html", str(html), env=env)
     assert "medium-expert" in out and html.stat().st_size > 1000

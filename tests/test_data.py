@@ -157,3 +157,17 @@ def test_even_keeps_episodes_by_their_own_return_until_each_bin_is_full():
     assert [(ep.ret, len(ep)) for ep in again] == [(ep.ret, len(ep)) for ep in kept]
     start, _ = even.sample_episodes(*args, batches=1)
     assert 0 < len(start) < len(kept) and [ep.ret for ep in start] == [ep.ret for ep in kept[: len(start)]]
+
+
+def test_ladder_keeps_the_best_source_of_each_control_bin(monkeypatch):
+    """core.data.control: ``plan`` shares a bin among all its sources, ``ladder`` gives it to the best one alone
+    (equal shares per rung, training order kept, empty bins skipped, the top rung the best source)."""
+    from core.data import control
+
+    returns = {"random": 0.0, "s1": 10.0, "s2": 95.0, "s3": 12.0, "s4": 100.0, "s5": 55.0, "s6": 90.0}
+    monkeypatch.setattr(control, "source_returns", lambda task: returns)
+    # 4 bins of width 25: [0, 25) random s1 s3; [25, 50) empty; [50, 75) s5; [75, 100] s2 s4 s6
+    plan = [(str(p), n) for p, n in control.plan("hopper", 900, bins=4)]
+    assert plan == [("None", 100), ("s1", 100), ("s2", 100), ("s3", 100), ("s4", 100), ("s5", 300), ("s6", 100)]
+    rungs = [(str(p), n) for p, n in control.ladder("hopper", 900, bins=4)]
+    assert rungs == [("s3", 300), ("s4", 300), ("s5", 300)]

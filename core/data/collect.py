@@ -11,7 +11,9 @@ every snapshot, shared so returns spread evenly from random to expert: ``core.da
 same sources, each episode handing over from one to another mid-episode: ``core.data.switch``), ``pace`` (a pace
 policy at commanded speeds, half the episodes changing speed once: ``core.data.pace``; needs the task's pace
 policy, ``python -m core.behavior.train --task T --pace``; not part of ``all``), ``even`` (control's sources, each
-episode kept or dropped by its own return so that returns spread evenly: ``core.data.even``; not part of ``all``).
+episode kept or dropped by its own return so that returns spread evenly: ``core.data.even``; not part of ``all``),
+``ladder`` (control's return bins with one source each, the best of its bin: ``core.data.control.ladder``; not part
+of ``all``).
 Behaviour actors run in fixed-order float32 maths (``--portable``, default on), so a dataset is the same on
 every x86 CPU (MKL's own kernels round differently per instruction set: ``core.data.fingerprint``).
 """
@@ -46,7 +48,7 @@ class CollectConfig:
     task: str = "hopper"
     """Task name (hopper, halfcheetah, walker2d), or several separated by commas."""
     quality: Literal[
-        "medium", "medium-replay", "expert", "medium-expert", "control", "switch", "pace", "even", "all"
+        "medium", "medium-replay", "expert", "medium-expert", "control", "switch", "pace", "even", "ladder", "all"
     ] = "medium"
     """Which dataset to build; ``all`` builds every one."""
     size: int = 0
@@ -126,6 +128,8 @@ def sources(cfg: CollectConfig, quality: str) -> list[tuple[Path | None, int, in
         shares = [(p, size // len(snaps)) for p in snaps]
     elif quality in ("control", "switch"):  # switch: the same sources and shares, mixed within episodes
         shares = control.plan(task.name, size)
+    elif quality == "ladder":
+        shares = control.ladder(task.name, size)
     elif quality == "even":  # every control source; the share is the dataset's size (episodes are kept by return)
         shares = [(None if n == control.RANDOM else Path(n), size) for n in control.source_returns(task.name)]
     elif quality == "pace":
@@ -230,7 +234,9 @@ def _job(cfg: CollectConfig, task: str, quality: str) -> dict:
 
 
 def main(cfg: CollectConfig) -> list[dict]:
-    qualities = tuple(q for q in QUALITIES if q not in ("pace", "even")) if cfg.quality == "all" else (cfg.quality,)
+    qualities = (
+        tuple(q for q in QUALITIES if q not in ("pace", "even", "ladder")) if cfg.quality == "all" else (cfg.quality,)
+    )
     tasks = [get_task(t.strip()).name for t in cfg.task.split(",") if t.strip()]
     if not tasks:
         raise ValueError("--task needs at least one task name")

@@ -5,9 +5,10 @@ A return-conditioned policy can only follow a request it has seen examples of. O
 policy whose return spread is action noise; ``control`` (in the spirit of D4RL's full-replay) takes a
 uniform-random policy and every training snapshot of the behaviour run, places each in one of ``BINS``
 equal-width bins by its measured return (the snapshot's own evaluation, stored beside it), and gives every
-non-empty bin the same number of transitions, split equally among its sources. The plan depends only on
+non-empty bin the same number of transitions, split equally among its sources. ``ladder`` keeps only the best
+source of each bin (one gait per return level). The plan depends only on
 committed files, so the dataset rebuilds exactly (``core.data.fingerprint``). Built by
-``python -m core.data.collect --task T --quality control``.
+``python -m core.data.collect --task T --quality control`` (or ``--quality ladder``).
 """
 
 from __future__ import annotations
@@ -46,13 +47,30 @@ def source_returns(task: str) -> dict[str, float]:
     return out
 
 
+def _bins(values: np.ndarray, bins: int) -> np.ndarray:
+    """Each value's bin of ``bins`` equal-width bins from the lowest value to the highest."""
+    edges = np.linspace(values.min(), values.max(), bins + 1)
+    return np.clip(np.digitize(values, edges[1:-1]), 0, bins - 1)
+
+
 def plan(task: str, size: int, bins: int = BINS) -> list[tuple[Path | None, int]]:
     """(snapshot path, or None for the random policy; transitions) per source, in training order."""
     returns = source_returns(task)
     names, values = list(returns), np.array(list(returns.values()))
-    edges = np.linspace(values.min(), values.max(), bins + 1)
-    which = np.clip(np.digitize(values, edges[1:-1]), 0, bins - 1)
+    which = _bins(values, bins)
     used = np.unique(which)
     per_bin = size // len(used)
     shares = [per_bin // int((which == which[i]).sum()) for i in range(len(names))]
     return [(None if n == RANDOM else Path(n), s) for n, s in zip(names, shares)]
+
+
+def ladder(task: str, size: int, bins: int = BINS) -> list[tuple[Path | None, int]]:
+    """``control``'s bins with one source per non-empty bin, the one of highest measured return (so the top rung is
+    the expert snapshot), each given the same share: every return level is one policy's gait, never a mix of
+    neighbouring snapshots' gaits. (source, transitions) in training order, as ``plan``."""
+    returns = source_returns(task)
+    names, values = list(returns), np.array(list(returns.values()))
+    which = _bins(values, bins)
+    best = {b: max(np.flatnonzero(which == b), key=lambda i: values[i]) for b in np.unique(which)}
+    keep = sorted(best.values())
+    return [(None if names[i] == RANDOM else Path(names[i]), size // len(keep)) for i in keep]
