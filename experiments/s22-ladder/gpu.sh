@@ -1,0 +1,77 @@
+#!/bin/bash
+# The device arm of s22-ladder (RULES.md, amendment of 02:5x; one call on a GPU machine, from the repository root,
+# wheels in .whl/): rebuild Hopper and Walker2d `ladder`, train a seed-0 `mid` SARSA critic and DT seeds 5-7 on
+# Hopper, DT seeds 3-5 on Walker2d, then Hopper Q-ALIGN DT per seed from its DT's step-12,000 state once the critic
+# is done; pack models, critic, pretrain states and logs into $OUT before the deadline (s15's gpu.sh pattern).
+# usage: bash experiments/s22-ladder/gpu.sh [CONFIG DEVICE DEADLINE_S]   (defaults: mid cuda 480; S22_SIZE: data size)
+CFG=${1:-mid}; DEV=${2:-cuda}; DEADLINE=${3:-480}
+T0=$(date +%s)
+OUT=${OUT:-/tmp/s22-out}; mkdir -p "$OUT"
+W=${S22_WORK:-$PWD/.s22}; mkdir -p "$W/logs"
+if [ -d .whl ] && ! python3 -c "import mujoco, tyro, minari" 2>/dev/null; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+  export PYTHONPATH=/tmp/site
+fi
+export OMP_NUM_THREADS=1 QDT_RUNS=$W/runs QDT_CHECKPOINTS=$W/ckpt MINARI_DATASETS_PATH=$W/data PYTHONUNBUFFERED=1
+mkdir -p "$QDT_CHECKPOINTS"; ln -sfn "$PWD/checkpoints/behavior" "$QDT_CHECKPOINTS/behavior"
+L=$W/logs D=ladder
+SIZE=${S22_SIZE:+--size $S22_SIZE}
+t() { echo "[$(( $(date +%s) - T0 )) s] $*"; }
+pack() {  # what $OUT holds when the call ends is what comes back: pack once, from the watchdog or the end
+  mkdir "$W/packed" 2>/dev/null || return 0
+  t "packing"
+  for f in $L/*.log; do echo "$(basename $f): $(tail -c 300 $f | tr '\r' '\n' | grep -av '^$' | tail -1)"; done
+  (cd "$W" && tar czf "$OUT/models.tgz" ckpt/hopper ckpt/walker2d 2>/dev/null)
+  (cd "$W" && tar czf "$OUT/states.tgz" runs/*/$D/s0/critic runs/*/$D/s[1-9]*/pretrain 2>/dev/null)
+  (cd "$W" && tar czf "$OUT/logs.tgz" logs runs/*/$D/s*/*/metrics.jsonl 2>/dev/null)
+  ls -la "$OUT"
+}
+rm -rf "$W/stop" "$W/packed" "$W/pids" "$W/done"
+# At the deadline: no new job starts, the running ones stop (their last saved state stays), and what exists is packed.
+( for _ in $(seq "$DEADLINE"); do [ -f "$W/done" ] && exit 0; sleep 1; done; touch "$W/stop"; t "deadline: stopping the jobs"; xargs -r kill < "$W/pids" 2>/dev/null; sleep 3; pack ) &
+WATCH=$!
+python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
+nvidia-smi --query-gpu=name,memory.used --format=csv,noheader 2>/dev/null
+data() {  # T: rebuild the task's ladder and print its fingerprint
+  if [ ! -d $MINARI_DATASETS_PATH/qalign/$1/$D-v0 ]; then
+    python3 -m core.data.collect --task $1 --quality $D $SIZE > $L/collect-$1.log 2>&1 &
+    echo $! >> "$W/pids"
+    wait $! && [ ! -f "$W/stop" ] || { t "$1 collect failed or stopped"; return 1; }
+  fi
+  t "$1 data fingerprint $(python3 -c "from core.data.dataset import load_offline_data as l; from core.data.fingerprint import fingerprint as f; print(f(l('$1', '$D'))['sha256'])" 2>&1 | tail -1)"
+}
+bg() {  # LOG ARGS...: one core.train job in the background, its pid recorded for the watchdog
+  local log=$1; shift
+  [ -f "$W/stop" ] && return 1
+  python3 -m core.train --dataset $D --config $CFG --device $DEV "$@" > $L/$log.log 2>&1 &
+  echo $! >> "$W/pids"
+}
+hopper() {
+  local T=hopper C=$W/runs/hopper/$D/s0/critic/critic.json
+  data $T || return
+  bg critic-$T --task $T --seed 0 --stage critic
+  for S in 5 6 7; do bg dt-$T-s$S --task $T --seed $S --stage dt; done
+  for S in 5 6 7; do
+    mkdir -p $QDT_RUNS/$T/$D/s$S; ln -sfn ../s0/critic $QDT_RUNS/$T/$D/s$S/critic
+    ( while [ ! -f $QDT_RUNS/$T/$D/s$S/pretrain/state.json ] || [ ! -f $C ]; do [ -f "$W/stop" ] && exit 0; sleep 3; done
+      t "$T s$S pretrain state and critic ready"
+      bg qalign-$T-s$S --task $T --seed $S --stage qalign --allow-weak-critic --cfg.eta-align 1 || exit 0
+      wait $!
+      t "$T s$S qalign done (rc $?)" ) &
+  done
+  wait
+  t "$T done"
+}
+walker() {
+  local T=walker2d
+  data $T || return
+  for S in 3 4 5; do bg dt-$T-s$S --task $T --seed $S --stage dt; done
+  wait
+  t "$T done"
+}
+hopper & P1=$!
+walker & P2=$!
+wait $P1 $P2
+touch "$W/done"; wait $WATCH
+pack
+t "end"
