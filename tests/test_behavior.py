@@ -80,6 +80,9 @@ def test_pipeline_cli_train_select_collect_summary(roots, tmp_path):
     out = run_cli("core.data.collect", "--task", "hopper", "--quality", "ladder", "--size", "300", env=env)
     (rungs,) = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert rungs["id"] == "qalign/hopper/ladder-v0" and rungs["transitions"] >= 300 - 3
+    out = run_cli("core.data.collect", "--task", "hopper", "--quality", "ladder-pure", "--size", "300", env=env)
+    (pure,) = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert pure["id"] == "qalign/hopper/ladder-pure-v0" and pure["transitions"] == sum(pure["bin_transitions"]) > 0
     html = tmp_path / "hist.html"
     out = run_cli("core.data.summary", "--task", "hopper", "--html", str(html), env=env)
     assert "medium-expert" in out and html.stat().st_size > 1000

@@ -171,3 +171,29 @@ def test_ladder_keeps_the_best_source_of_each_control_bin(monkeypatch):
     assert plan == [("None", 100), ("s1", 100), ("s2", 100), ("s3", 100), ("s4", 100), ("s5", 300), ("s6", 100)]
     rungs = [(str(p), n) for p, n in control.ladder("hopper", 900, bins=4)]
     assert rungs == [("s3", 300), ("s4", 300), ("s5", 300)]
+
+
+def test_ladder_pure_bins_keep_only_their_owners_episodes(monkeypatch):
+    """control.owners: each bin owned by the rung whose mean lies in it (an empty bin by the nearest rung);
+    even.sample_episodes with owners keeps a bin's episodes from its owner alone."""
+    from core.data import control, even
+    from core.envs import get_task
+
+    returns = {"random": 0.0, "s1": 10.0, "s2": 95.0, "s3": 12.0, "s4": 100.0, "s5": 55.0, "s6": 90.0}
+    monkeypatch.setattr(control, "source_returns", lambda task: returns)
+    # rungs in ladder order s3, s4, s5: s3 owns bin 0, s5 bin 2, s4 bin 3; bin 1 [25, 50) (centre 37.5) no rung's
+    # mean lies in: the nearest, s5 (55)
+    assert control.owners("hopper", bins=4) == [0, 2, 2, 1]
+
+    task = get_task("hopper")
+    actors = [control.UniformActor(3), control.UniformActor(3)]
+    edges = np.array([0.0, 8.0, 16.0, 1000.0])  # random hopper episodes: returns of about 3-40
+    args = (task, actors, [7_000, 8_000], 600, edges, 1.0, 4)
+    with pytest.raises(ValueError, match="one source per bin"):
+        even.sample_episodes(*args, owners=[0, 1])
+    kept, filled = even.sample_episodes(*args, owners=[1, 0, 1], batches=6)
+    played0 = {(ep.ret, len(ep)) for batch in even._stream(task, actors[0], 7_000, 1.0, 4, 6) for ep in batch}
+    assert kept and filled.sum() == sum(len(ep) for ep in kept)
+    for ep in kept:  # source 0's episodes (its own stream) in bin 1 only, source 1's in bins 0 and 2 only
+        assert ((ep.ret, len(ep)) in played0) == (even.bin_of(ep.ret, edges) == 1)
+    assert {even.bin_of(ep.ret, edges) for ep in kept} == {0, 1, 2}

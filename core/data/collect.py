@@ -13,7 +13,8 @@ policy at commanded speeds, half the episodes changing speed once: ``core.data.p
 policy, ``python -m core.behavior.train --task T --pace``; not part of ``all``), ``even`` (control's sources, each
 episode kept or dropped by its own return so that returns spread evenly: ``core.data.even``; not part of ``all``),
 ``ladder`` (control's return bins with one source each, the best of its bin: ``core.data.control.ladder``; not part
-of ``all``).
+of ``all``), ``ladder-pure`` (ladder's sources, each bin keeping only its own source's episodes, chosen by return as
+``even``: ``core.data.even``; not part of ``all``).
 Behaviour actors run in fixed-order float32 maths (``--portable``, default on), so a dataset is the same on
 every x86 CPU (MKL's own kernels round differently per instruction set: ``core.data.fingerprint``).
 """
@@ -48,7 +49,17 @@ class CollectConfig:
     task: str = "hopper"
     """Task name (hopper, halfcheetah, walker2d), or several separated by commas."""
     quality: Literal[
-        "medium", "medium-replay", "expert", "medium-expert", "control", "switch", "pace", "even", "ladder", "all"
+        "medium",
+        "medium-replay",
+        "expert",
+        "medium-expert",
+        "control",
+        "switch",
+        "pace",
+        "even",
+        "ladder",
+        "ladder-pure",
+        "all",
     ] = "medium"
     """Which dataset to build; ``all`` builds every one."""
     size: int = 0
@@ -128,7 +139,7 @@ def sources(cfg: CollectConfig, quality: str) -> list[tuple[Path | None, int, in
         shares = [(p, size // len(snaps)) for p in snaps]
     elif quality in ("control", "switch"):  # switch: the same sources and shares, mixed within episodes
         shares = control.plan(task.name, size)
-    elif quality == "ladder":
+    elif quality in ("ladder", "ladder-pure"):
         shares = control.ladder(task.name, size)
     elif quality == "even":  # every control source; the share is the dataset's size (episodes are kept by return)
         shares = [(None if n == control.RANDOM else Path(n), size) for n in control.source_returns(task.name)]
@@ -166,13 +177,16 @@ def collect_episodes(
         return switch.sample_episodes(
             task, actors, weights, cfg.size_for(quality), seed, cfg.noise_scale, cfg.n_envs, limit, bar, batches
         )
-    if quality == "even":
+    if quality in ("even", "ladder-pure"):
         if horizon is not None:
-            raise ValueError("even: episodes are kept by their whole return, so a horizon slice cannot rebuild them")
+            raise ValueError(
+                f"{quality}: episodes are kept by their whole return, so a horizon slice cannot rebuild them"
+            )
         bin_edges = even.edges(cfg.task)
         seeds = [seed for _, _, seed in srcs]
+        owners = control.owners(cfg.task) if quality == "ladder-pure" else None
         return even.sample_episodes(
-            task, actors, seeds, cfg.size_for(quality), bin_edges, cfg.noise_scale, cfg.n_envs, bar, batches
+            task, actors, seeds, cfg.size_for(quality), bin_edges, cfg.noise_scale, cfg.n_envs, bar, batches, owners
         )[0]
     if quality == "pace":
         return pace.sample_episodes(
@@ -190,7 +204,8 @@ def collect(cfg: CollectConfig, quality: str) -> dict:
     srcs = sources(cfg, quality)
     with tqdm(total=cfg.size_for(quality), desc=f"{task.name}/{quality}", unit="step") as bar:
         episodes = collect_episodes(cfg, quality, bar=bar)
-    bin_edges = even.edges(task.name) if quality == "even" else None
+    binned = quality in ("even", "ladder-pure")
+    bin_edges = even.edges(task.name) if binned else None
     ds_id = dataset_id(task.name, quality)
     desc = json.dumps(
         {
@@ -202,7 +217,8 @@ def collect(cfg: CollectConfig, quality: str) -> dict:
             "portable": cfg.portable,
             **({"switch_range": list(switch.SWITCH_RANGE)} if quality == "switch" else {}),
             **({"pace_range": list(PACE_RANGE[task.name])} if quality == "pace" else {}),
-            **({"return_bins": bin_edges.round(1).tolist()} if quality == "even" else {}),
+            **({"return_bins": bin_edges.round(1).tolist()} if binned else {}),
+            **({"bin_owners": control.owners(task.name)} if quality == "ladder-pure" else {}),
         }
     )
     algo = load_actor(next(p for p, _, _ in reversed(srcs) if p is not None)).spec.algo
@@ -216,7 +232,7 @@ def collect(cfg: CollectConfig, quality: str) -> dict:
         "return_mean": float(returns.mean()),
         "return_max": float(returns.max()),
     }
-    if quality == "even":  # transitions per return bin: a bin no source reached is short
+    if binned:  # transitions per return bin: a bin no source reached is short
         fill = np.zeros(len(bin_edges) - 1, dtype=int)
         for ep in episodes:
             fill[even.bin_of(ep.ret, bin_edges)] += len(ep)
@@ -235,7 +251,9 @@ def _job(cfg: CollectConfig, task: str, quality: str) -> dict:
 
 def main(cfg: CollectConfig) -> list[dict]:
     qualities = (
-        tuple(q for q in QUALITIES if q not in ("pace", "even", "ladder")) if cfg.quality == "all" else (cfg.quality,)
+        tuple(q for q in QUALITIES if q not in ("pace", "even", "ladder", "ladder-pure"))
+        if cfg.quality == "all"
+        else (cfg.quality,)
     )
     tasks = [get_task(t.strip()).name for t in cfg.task.split(",") if t.strip()]
     if not tasks:

@@ -74,3 +74,18 @@ def ladder(task: str, size: int, bins: int = BINS) -> list[tuple[Path | None, in
     best = {b: max(np.flatnonzero(which == b), key=lambda i: values[i]) for b in np.unique(which)}
     keep = sorted(best.values())
     return [(None if names[i] == RANDOM else Path(names[i]), size // len(keep)) for i in keep]
+
+
+def owners(task: str, bins: int = BINS) -> list[int]:
+    """``ladder-pure``: per bin of ``control``'s edges, the index (in ``ladder``'s order) of the one source whose
+    episodes it keeps: the rung whose measured mean lies in it, or for a bin no rung's mean lies in, the rung whose
+    mean is nearest its centre."""
+    returns = source_returns(task)
+    values = np.array(list(returns.values()))
+    edges = np.linspace(values.min(), values.max(), bins + 1)
+    rungs = [RANDOM if p is None else str(p) for p, _ in ladder(task, 1, bins)]
+    means = np.array([returns[n] for n in rungs])
+    which = np.clip(np.digitize(means, edges[1:-1]), 0, bins - 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    return [int(np.flatnonzero(which == b)[0]) if (which == b).any() else int(np.abs(means - centres[b]).argmin())
+            for b in range(bins)]  # fmt: skip

@@ -12,6 +12,10 @@ source's, with returns outside folded into the end bins). A source whose last ``
 leaves the rotation. Collection stops when every bin is full, when no source is left, or after ``MAX_FACTOR`` x
 ``size`` simulated steps; a bin no source reaches stays short (``collect`` reports each bin's fill). The same seeds
 give the same dataset. Built by ``python -m core.data.collect --task T --quality even``.
+
+``ladder-pure`` plays only ``control.ladder``'s sources, and each bin keeps the episodes of one of them alone (its
+owner, ``control.owners``): every return level of the data is one policy's gait, whatever the action noise does to
+each policy's returns.
 """
 
 from __future__ import annotations
@@ -64,9 +68,13 @@ def sample_episodes(
     n_envs: int,
     bar=None,
     batches: int | None = None,
+    owners: list[int] | None = None,
 ) -> tuple[list[Episode], np.ndarray]:
     """(kept episodes in the order kept, transitions kept per bin); see the module docstring. ``batches``: each
-    source plays at most that many (the start of the full collection: the same episodes, kept alike)."""
+    source plays at most that many (the start of the full collection: the same episodes, kept alike). ``owners``:
+    per bin, the index of the one source whose episodes it keeps (``ladder-pure``); None: any source's."""
+    if owners is not None and len(owners) != len(bin_edges) - 1:
+        raise ValueError(f"owners: one source per bin ({len(bin_edges) - 1}), got {len(owners)}")
     room = np.full(len(bin_edges) - 1, size // (len(bin_edges) - 1))
     filled = np.zeros_like(room)
     cap = MAX_FACTOR * size
@@ -87,7 +95,7 @@ def sample_episodes(
             for ep in batch:
                 simulated += len(ep)
                 b = bin_of(ep.ret, bin_edges)
-                if filled[b] < room[b]:
+                if filled[b] < room[b] and (owners is None or owners[b] == i):
                     kept.append(ep)
                     filled[b] += len(ep)
                     added += len(ep)

@@ -13,11 +13,23 @@ from core.envs import TaskSpec
 from core.store.layout import use_local_datasets
 
 NAMESPACE = "qalign"
-QUALITIES = ("medium", "medium-replay", "expert", "medium-expert", "control", "switch", "pace", "even", "ladder")
+QUALITIES = (
+    "medium",
+    "medium-replay",
+    "expert",
+    "medium-expert",
+    "control",
+    "switch",
+    "pace",
+    "even",
+    "ladder",
+    "ladder-pure",
+)
 """The paper's four (D4RL's names); ``control``: random to expert, spread evenly over its sources' mean returns
 (core.data.control); ``switch``: control's sources handing over mid-episode; ``pace``: a policy running at commanded
 speeds (core.behavior.pace); ``even``: control's sources, spread evenly over episode returns (core.data.even); ``ladder``: control's
-bins with one source each (core.data.control.ladder). Appended only: a quality's index seeds its collection."""
+bins with one source each (core.data.control.ladder); ``ladder-pure``: the same sources, each bin keeping only
+its own source's episodes (core.data.even). Appended only: a quality's index seeds its collection."""
 
 
 def dataset_id(task: str, quality: str) -> str:
