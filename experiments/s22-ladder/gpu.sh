@@ -1,8 +1,8 @@
 #!/bin/bash
-# The device arm of s22-ladder (RULES.md, amendment of 02:5x; one call on a GPU machine, from the repository root,
+# The device arm of s22-ladder (RULES.md, amendment of 02:46; one call on a GPU machine, from the repository root,
 # wheels in .whl/): rebuild Hopper and Walker2d `ladder`, train a seed-0 `mid` SARSA critic and DT seeds 5-7 on
 # Hopper, DT seeds 3-5 on Walker2d, then Hopper Q-ALIGN DT per seed from its DT's step-12,000 state once the critic
-# is done; pack models, critic, pretrain states and logs into $OUT before the deadline (s15's gpu.sh pattern).
+# is done; pack models, critic, pretrain states and logs into $OUT before the deadline (s15's gpu.sh pattern; after session 22 lost its one 24 MB states archive to the 16 MiB limit, the states come back in three).
 # usage: bash experiments/s22-ladder/gpu.sh [CONFIG DEVICE DEADLINE_S]   (defaults: mid cuda 480; S22_SIZE: data size)
 CFG=${1:-mid}; DEV=${2:-cuda}; DEADLINE=${3:-480}
 T0=$(date +%s)
@@ -22,7 +22,8 @@ pack() {  # what $OUT holds when the call ends is what comes back: pack once, fr
   t "packing"
   for f in $L/*.log; do echo "$(basename $f): $(tail -c 300 $f | tr '\r' '\n' | grep -av '^$' | tail -1)"; done
   (cd "$W" && tar czf "$OUT/models.tgz" ckpt/hopper ckpt/walker2d 2>/dev/null)
-  (cd "$W" && tar czf "$OUT/states.tgz" runs/*/$D/s0/critic runs/*/$D/s[1-9]*/pretrain 2>/dev/null)
+  (cd "$W" && tar czf "$OUT/critic.tgz" runs/*/$D/s0/critic 2>/dev/null)  # a returned file holds at most 16 MiB:
+  for T in hopper walker2d; do (cd "$W" && tar czf "$OUT/pretrain-$T.tgz" runs/$T/$D/s[1-9]*/pretrain 2>/dev/null); done
   (cd "$W" && tar czf "$OUT/logs.tgz" logs runs/*/$D/s*/*/metrics.jsonl 2>/dev/null)
   ls -la "$OUT"
 }
