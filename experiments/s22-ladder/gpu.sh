@@ -2,7 +2,8 @@
 # The device arm of s22-ladder (RULES.md, amendment of 02:46; one call on a GPU machine, from the repository root,
 # wheels in .whl/): rebuild Hopper and Walker2d `ladder`, train a seed-0 `mid` SARSA critic and DT seeds 5-7 on
 # Hopper, DT seeds 3-5 on Walker2d, then Hopper Q-ALIGN DT per seed from its DT's step-12,000 state once the critic
-# is done; pack models, critic, pretrain states and logs into $OUT before the deadline (s15's gpu.sh pattern; after session 22 lost its one 24 MB states archive to the 16 MiB limit, the states come back in three).
+# is done; pack models, critic, pretrain states and logs into $OUT before the deadline (s15's gpu.sh pattern; the
+# states in three archives since session 22 lost its one 24 MB archive to the 16 MiB a returned file may hold).
 # usage: bash experiments/s22-ladder/gpu.sh [CONFIG DEVICE DEADLINE_S]   (defaults: mid cuda 480; S22_SIZE: data size)
 CFG=${1:-mid}; DEV=${2:-cuda}; DEADLINE=${3:-480}
 T0=$(date +%s)
