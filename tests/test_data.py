@@ -197,3 +197,14 @@ def test_ladder_pure_bins_keep_only_their_owners_episodes(monkeypatch):
     for ep in kept:  # source 0's episodes (its own stream) in bin 1 only, source 1's in bins 0 and 2 only
         assert ((ep.ret, len(ep)) in played0) == (even.bin_of(ep.ret, edges) == 1)
     assert {even.bin_of(ep.ret, edges) for ep in kept} == {0, 1, 2}
+
+
+def test_each_quality_has_its_own_collection_seeds():
+    """core.data.collect seeds a quality's streams from its index in steps of SEED_STRIDE // 10: an eleventh
+    quality would start on the next collection seed's streams."""
+    from core.data.collect import SEED_STRIDE, CollectConfig, sources
+    from core.data.minari_io import QUALITIES
+
+    assert len(QUALITIES) <= 10, "QUALITIES outgrew the seed layout: widen core.data.collect's SEED_STRIDE split"
+    firsts = [sources(CollectConfig(size=1000), q)[0][2] for q in ("medium", "ladder-pure")]
+    assert firsts == [SEED_STRIDE, SEED_STRIDE + 9 * SEED_STRIDE // 10]

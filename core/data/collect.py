@@ -48,19 +48,7 @@ class CollectConfig:
 
     task: str = "hopper"
     """Task name (hopper, halfcheetah, walker2d), or several separated by commas."""
-    quality: Literal[
-        "medium",
-        "medium-replay",
-        "expert",
-        "medium-expert",
-        "control",
-        "switch",
-        "pace",
-        "even",
-        "ladder",
-        "ladder-pure",
-        "all",
-    ] = "medium"
+    quality: Literal[(*QUALITIES, "all")] = "medium"  # the choices, read by tyro at run time
     """Which dataset to build; ``all`` builds every one."""
     size: int = 0
     """Transitions; 0 means 200k (medium, expert), 400k (medium-expert), 100k (medium-replay)."""

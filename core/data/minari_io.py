@@ -27,9 +27,9 @@ QUALITIES = (
 )
 """The paper's four (D4RL's names); ``control``: random to expert, spread evenly over its sources' mean returns
 (core.data.control); ``switch``: control's sources handing over mid-episode; ``pace``: a policy running at commanded
-speeds (core.behavior.pace); ``even``: control's sources, spread evenly over episode returns (core.data.even); ``ladder``: control's
-bins with one source each (core.data.control.ladder); ``ladder-pure``: the same sources, each bin keeping only
-its own source's episodes (core.data.even). Appended only: a quality's index seeds its collection."""
+speeds (core.behavior.pace); ``even``: control's sources, spread evenly over episode returns (core.data.even);
+``ladder``: control's bins with one source each (core.data.control.ladder); ``ladder-pure``: the same sources, each
+bin keeping only its own source's episodes (core.data.even). Appended only: a quality's index seeds its collection."""
 
 
 def dataset_id(task: str, quality: str) -> str:
