@@ -133,6 +133,10 @@ def test_collect_refuses_sizes_out_of_range_naming_the_option(roots):
         collect_main(CollectConfig(size=-5, n_envs=0))
     with pytest.raises(ValueError, match=r"--noise-scale must be >= 0"):
         collect_main(CollectConfig(noise_scale=-1.0))
+    with pytest.raises(ValueError, match=r"--top-share must be 0 unless --quality is even or ladder-pure"):
+        collect_main(CollectConfig(quality="control", top_share=0.5))
+    with pytest.raises(ValueError, match=r"--top-share must be in \[0, 1\)"):
+        collect_main(CollectConfig(quality="even", top_share=1.0))
 
 
 def test_even_keeps_episodes_by_their_own_return_until_each_bin_is_full():
@@ -208,3 +212,16 @@ def test_each_quality_has_its_own_collection_seeds():
     assert len(QUALITIES) <= 10, "QUALITIES outgrew the seed layout: widen core.data.collect's SEED_STRIDE split"
     firsts = [sources(CollectConfig(size=1000), q)[0][2] for q in ("medium", "ladder-pure")]
     assert firsts == [SEED_STRIDE, SEED_STRIDE + 9 * SEED_STRIDE // 10]
+
+
+def test_top_share_gives_the_top_bin_its_share():
+    """core.data.even with ``top_share``: the top bin's room is that share of the size, the rest split equally."""
+    from core.data import control, even
+    from core.envs import get_task
+
+    task = get_task("hopper")
+    actors = [control.UniformActor(3), control.UniformActor(3)]
+    edges = np.array([0.0, 8.0, 16.0, 1000.0])
+    _, filled = even.sample_episodes(task, actors, [7_000, 8_000], 600, edges, 1.0, 4, top_share=0.5)
+    longest = 60  # random hopper episodes last well under 60 steps
+    assert 300 <= filled[2] < 300 + longest and all(150 <= f < 150 + longest for f in filled[:2])

@@ -56,6 +56,9 @@ class CollectConfig:
     """Collection seed: episode reset seeds and action noise derive from it."""
     noise_scale: float = 1.0
     """Multiplier on each snapshot's own action std (0 = deterministic actions)."""
+    top_share: float = 0.0
+    """``even`` / ``ladder-pure``: the share of the transitions the top return bin holds (0: the same as every
+    other bin's, 1 / 10); the other bins share the rest equally."""
     n_envs: int = 16
     """Episodes simulated side by side."""
     portable: bool = True
@@ -174,7 +177,17 @@ def collect_episodes(
         seeds = [seed for _, _, seed in srcs]
         owners = control.owners(cfg.task) if quality == "ladder-pure" else None
         return even.sample_episodes(
-            task, actors, seeds, cfg.size_for(quality), bin_edges, cfg.noise_scale, cfg.n_envs, bar, batches, owners
+            task,
+            actors,
+            seeds,
+            cfg.size_for(quality),
+            bin_edges,
+            cfg.noise_scale,
+            cfg.n_envs,
+            bar,
+            batches,
+            owners,
+            cfg.top_share or None,
         )[0]
     if quality == "pace":
         return pace.sample_episodes(
@@ -207,6 +220,7 @@ def collect(cfg: CollectConfig, quality: str) -> dict:
             **({"pace_range": list(PACE_RANGE[task.name])} if quality == "pace" else {}),
             **({"return_bins": bin_edges.round(1).tolist()} if binned else {}),
             **({"bin_owners": control.owners(task.name)} if quality == "ladder-pure" else {}),
+            **({"top_share": cfg.top_share} if binned and cfg.top_share else {}),
         }
     )
     algo = load_actor(next(p for p, _, _ in reversed(srcs) if p is not None)).spec.algo
@@ -250,6 +264,9 @@ def main(cfg: CollectConfig) -> list[dict]:
         ("size", cfg.size, cfg.size >= 0, ">= 0 (0: the quality's default)"),
         ("n-envs", cfg.n_envs, cfg.n_envs >= 1, ">= 1"),
         ("noise-scale", cfg.noise_scale, cfg.noise_scale >= 0, ">= 0"),
+        ("top-share", cfg.top_share, 0 <= cfg.top_share < 1, "in [0, 1) (0: an equal share)"),
+        ("top-share", cfg.top_share, not cfg.top_share or cfg.quality in ("even", "ladder-pure"),
+         "0 unless --quality is even or ladder-pure (the binned qualities)"),
         ("workers", cfg.workers, cfg.workers >= 1, ">= 1"))))  # fmt: skip
     jobs = [(t, q) for t in tasks for q in qualities]
     if cfg.backend == "ray":

@@ -69,13 +69,19 @@ def sample_episodes(
     bar=None,
     batches: int | None = None,
     owners: list[int] | None = None,
+    top_share: float | None = None,
 ) -> tuple[list[Episode], np.ndarray]:
     """(kept episodes in the order kept, transitions kept per bin); see the module docstring. ``batches``: each
     source plays at most that many (the start of the full collection: the same episodes, kept alike). ``owners``:
-    per bin, the index of the one source whose episodes it keeps (``ladder-pure``); None: any source's."""
+    per bin, the index of the one source whose episodes it keeps (``ladder-pure``); None: any source's.
+    ``top_share``: the top bin's share of ``size`` (None: ``1 / bins``, as every other bin's)."""
     if owners is not None and len(owners) != len(bin_edges) - 1:
         raise ValueError(f"owners: one source per bin ({len(bin_edges) - 1}), got {len(owners)}")
-    room = np.full(len(bin_edges) - 1, size // (len(bin_edges) - 1))
+    bins = len(bin_edges) - 1
+    room = np.full(bins, size // bins)
+    if top_share is not None:
+        room[-1] = round(top_share * size)
+        room[:-1] = (size - room[-1]) // (bins - 1)
     filled = np.zeros_like(room)
     cap = MAX_FACTOR * size
     streams = {
