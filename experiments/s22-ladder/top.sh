@@ -1,27 +1,36 @@
 #!/bin/bash
-# s22-ladder (RULES.md, amendment 03:35): T3 / T4 = session 15's `mid` DT recipe on Hopper `ladder-pure` collected
-# with half its transitions in the top return bin (--top-share 0.5, its own data root), read as P3 / P4.
-# Resumable (rerun: finished steps are skipped; the DT stage resumes from its last saved state).
-# usage: experiments/s22-ladder/top.sh collect | dt S
+# s22-ladder (RULES.md, amendments 03:35 and 04:00): session 15's `mid` DT recipe on Hopper `ladder-pure` collected
+# with a larger share of its transitions in the top return bin (--top-share; each share its own data root), read as
+# P3 / P4: T3 / T4 at 0.5, H3 / H4 at 0.25; `critic`: a seed-0 `mid` SARSA critic on the 0.5 data, then the gate.
+# Resumable (rerun: finished steps are skipped; the training stages resume from their last saved state).
+# usage: experiments/s22-ladder/top.sh SHARE collect | dt S | critic     (SHARE 0.5 or 0.25)
 set -e
 T=hopper D=ladder-pure
 EXP=${QDT_EXP:-/work/exp}/s22-ladder
 . "$(dirname "$0")/../lib.sh"
-own_runs $EXP/runs-top $EXP/ckpt-top
-export MINARI_DATASETS_PATH=$EXP/datasets-top
+SHARE=$1
+case $SHARE in 0.5) K=top TAG=T ;; 0.25) K=q TAG=H ;; *) echo "share $SHARE: 0.5 or 0.25" >&2; exit 2 ;; esac
+own_runs $EXP/runs-$K $EXP/ckpt-$K
+export MINARI_DATASETS_PATH=$EXP/datasets-$K
 STATS=checkpoints/$T/control/dt/model.json
-case "$1" in
+case "$2" in
 collect)
-  [ -f $L/collect-top.done ] || { nice -n 5 python -m core.data.collect --task $T --quality $D --top-share 0.5 > $L/collect-top.log 2>&1 && touch $L/collect-top.done; }
+  [ -f $L/collect-$K.done ] || { nice -n 5 python -m core.data.collect --task $T --quality $D --top-share $SHARE > $L/collect-$K.log 2>&1 && touch $L/collect-$K.done; }
   ;;
 dt)
-  S=$2
-  until [ -f $L/collect-top.done ]; do sleep 20; done
-  [ -f $QDT_CHECKPOINTS/$T/$D/dt/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage dt > $L/dt-top-s$S.log 2>&1
-  eval_seed_sets T$S $D dt --targets $(default_targets $STATS) --episodes 5 --no-png
-  python experiments/s19-long-dt/rescore.py $(reports T$S) --stats $STATS
-  python experiments/s20-quiet-data/lengths.py $(reports T$S)
+  S=$3
+  until [ -f $L/collect-$K.done ]; do sleep 20; done
+  [ -f $QDT_CHECKPOINTS/$T/$D/dt/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage dt > $L/dt-$K-s$S.log 2>&1
+  eval_seed_sets $TAG$S $D dt --targets $(default_targets $STATS) --episodes 5 --no-png
+  python experiments/s19-long-dt/rescore.py $(reports $TAG$S) --stats $STATS
+  python experiments/s20-quiet-data/lengths.py $(reports $TAG$S)
   python experiments/s19-long-dt/speed_profile.py $QDT_CHECKPOINTS/$T/$D/dt/model-s$S $D
   ;;
-*) echo "unknown step $1" >&2; exit 2 ;;
+critic)
+  R=$QDT_RUNS/$T/$D
+  [ -f $R/s0/critic/critic.json ] || nice -n 10 python -m core.train --task $T --dataset $D --seed 0 --config mid --stage critic > $L/critic-$K.log 2>&1
+  has_quality || nice -n 10 python -m core.critic_quality --task $T --dataset $D --actor $QDT_CHECKPOINTS/$T/$D/dt/model-s3 > $L/quality-$K.log 2>&1
+  tail -30 $L/quality-$K.log
+  ;;
+*) echo "unknown step $2" >&2; exit 2 ;;
 esac
