@@ -40,6 +40,8 @@ from core.envs import TaskSpec, get_task
 from core.store.layout import behavior_path, checkpoints_root, snapshot_paths, snapshot_step
 
 SEED_STRIDE = 1_000_000  # collection seeds live far from evaluation seeds (10k..)
+BINNED = ("even", "ladder-pure")
+"""The qualities whose episodes are kept by their own return's bin (``core.data.even``): ``--top-share`` applies."""
 
 
 @dataclass(frozen=True)
@@ -168,7 +170,7 @@ def collect_episodes(
         return switch.sample_episodes(
             task, actors, weights, cfg.size_for(quality), seed, cfg.noise_scale, cfg.n_envs, limit, bar, batches
         )
-    if quality in ("even", "ladder-pure"):
+    if quality in BINNED:
         if horizon is not None:
             raise ValueError(
                 f"{quality}: episodes are kept by their whole return, so a horizon slice cannot rebuild them"
@@ -205,7 +207,7 @@ def collect(cfg: CollectConfig, quality: str) -> dict:
     srcs = sources(cfg, quality)
     with tqdm(total=cfg.size_for(quality), desc=f"{task.name}/{quality}", unit="step") as bar:
         episodes = collect_episodes(cfg, quality, bar=bar)
-    binned = quality in ("even", "ladder-pure")
+    binned = quality in BINNED
     bin_edges = even.edges(task.name) if binned else None
     ds_id = dataset_id(task.name, quality)
     desc = json.dumps(
@@ -253,9 +255,7 @@ def _job(cfg: CollectConfig, task: str, quality: str) -> dict:
 
 def main(cfg: CollectConfig) -> list[dict]:
     qualities = (
-        tuple(q for q in QUALITIES if q not in ("pace", "even", "ladder", "ladder-pure"))
-        if cfg.quality == "all"
-        else (cfg.quality,)
+        tuple(q for q in QUALITIES if q not in ("pace", "ladder", *BINNED)) if cfg.quality == "all" else (cfg.quality,)
     )
     tasks = [get_task(t.strip()).name for t in cfg.task.split(",") if t.strip()]
     if not tasks:
@@ -265,7 +265,7 @@ def main(cfg: CollectConfig) -> list[dict]:
         ("n-envs", cfg.n_envs, cfg.n_envs >= 1, ">= 1"),
         ("noise-scale", cfg.noise_scale, cfg.noise_scale >= 0, ">= 0"),
         ("top-share", cfg.top_share, 0 <= cfg.top_share < 1, "in [0, 1) (0: an equal share)"),
-        ("top-share", cfg.top_share, not cfg.top_share or cfg.quality in ("even", "ladder-pure"),
+        ("top-share", cfg.top_share, not cfg.top_share or cfg.quality in BINNED,
          "0 unless --quality is even or ladder-pure (the binned qualities)"),
         ("workers", cfg.workers, cfg.workers >= 1, ">= 1"))))  # fmt: skip
     jobs = [(t, q) for t in tasks for q in qualities]

@@ -6,9 +6,9 @@ policy whose return spread is action noise; ``control`` (in the spirit of D4RL's
 uniform-random policy and every training snapshot of the behaviour run, places each in one of ``BINS``
 equal-width bins by its measured return (the snapshot's own evaluation, stored beside it), and gives every
 non-empty bin the same number of transitions, split equally among its sources. ``ladder`` keeps only the best
-source of each bin (one gait per return level). The plan depends only on
-committed files, so the dataset rebuilds exactly (``core.data.fingerprint``). Built by
-``python -m core.data.collect --task T --quality control`` (or ``--quality ladder``).
+source of each bin (one gait per return level); ``owners`` says which rung's episodes each bin of ``ladder-pure``
+keeps. The plan depends only on committed files, so the dataset rebuilds exactly (``core.data.fingerprint``). Built
+by ``python -m core.data.collect --task T --quality control`` (or ``ladder``, ``ladder-pure``).
 """
 
 from __future__ import annotations
