@@ -1,0 +1,21 @@
+#!/bin/bash
+# s22-ladder (RULES.md, amendment 04:1x): Q-ALIGN DT from T3 / T4's step-12,000 DT state with the seed-0 `mid` SARSA
+# critic on the same data (`top.sh 0.5 critic`; `--allow-weak-critic` only if the gate failed it), session 10's Hopper
+# recipe (`--config mid --cfg.eta-align 1`), read as T3 / T4 (tags TQ3 / TQ4).
+# Resumable (rerun: finished steps are skipped; the stage resumes from its last saved state).
+# usage: experiments/s22-ladder/qalign.sh S
+set -e
+T=hopper D=ladder-pure
+EXP=${QDT_EXP:-/work/exp}/s22-ladder
+. "$(dirname "$0")/../lib.sh"
+own_runs $EXP/runs-top $EXP/ckpt-top
+export MINARI_DATASETS_PATH=$EXP/datasets-top
+STATS=checkpoints/$T/control/dt/model.json
+S=$1 R=$QDT_RUNS/$T/$D
+until has_quality; do sleep 30; done
+mkdir -p $R/s$S; [ -e $R/s$S/critic ] || ln -s ../s0/critic $R/s$S/critic
+weak=$(python -c "import json; print('' if json.load(open('$R/s0/critic/critic.json'))['quality']['passed'] else '--allow-weak-critic')")
+[ -f $QDT_CHECKPOINTS/$T/$D/qalign/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage qalign $weak --cfg.eta-align 1 > $L/qalign-top-s$S.log 2>&1
+eval_seed_sets TQ$S $D qalign --targets $(default_targets $STATS) --episodes 5 --no-png
+python experiments/s19-long-dt/rescore.py $(reports TQ$S) --stats $STATS
+python experiments/s20-quiet-data/lengths.py $(reports TQ$S)
