@@ -1,5 +1,5 @@
 #!/bin/bash
-# s22-ladder (RULES.md, amendment 04:1x): Q-ALIGN DT from T3 / T4's step-12,000 DT state with the seed-0 `mid` SARSA
+# s22-ladder (RULES.md, amendment 04:06): Q-ALIGN DT from T3 / T4's step-12,000 DT state with the seed-0 `mid` SARSA
 # critic on the same data (`top.sh 0.5 critic`; `--allow-weak-critic` only if the gate failed it), session 10's Hopper
 # recipe (`--config mid --cfg.eta-align 1`), read as T3 / T4 (tags TQ3 / TQ4).
 # Resumable (rerun: finished steps are skipped; the stage resumes from its last saved state).
