@@ -163,13 +163,16 @@ def test_even_keeps_episodes_by_their_own_return_until_each_bin_is_full():
     assert 0 < len(start) < len(kept) and [ep.ret for ep in start] == [ep.ret for ep in kept[: len(start)]]
 
 
+SOURCE_RETURNS = {"random": 0.0, "s1": 10.0, "s2": 95.0, "s3": 12.0, "s4": 100.0, "s5": 55.0, "s6": 90.0}
+"""Measured mean returns of a made-up task's sources, in training order (the ladder tests' stand-in)."""
+
+
 def test_ladder_keeps_the_best_source_of_each_control_bin(monkeypatch):
     """core.data.control: ``plan`` shares a bin among all its sources, ``ladder`` gives it to the best one alone
     (equal shares per rung, training order kept, empty bins skipped, the top rung the best source)."""
     from core.data import control
 
-    returns = {"random": 0.0, "s1": 10.0, "s2": 95.0, "s3": 12.0, "s4": 100.0, "s5": 55.0, "s6": 90.0}
-    monkeypatch.setattr(control, "source_returns", lambda task: returns)
+    monkeypatch.setattr(control, "source_returns", lambda task: SOURCE_RETURNS)
     # 4 bins of width 25: [0, 25) random s1 s3; [25, 50) empty; [50, 75) s5; [75, 100] s2 s4 s6
     plan = [(str(p), n) for p, n in control.plan("hopper", 900, bins=4)]
     assert plan == [("None", 100), ("s1", 100), ("s2", 100), ("s3", 100), ("s4", 100), ("s5", 300), ("s6", 100)]
@@ -183,8 +186,7 @@ def test_ladder_pure_bins_keep_only_their_owners_episodes(monkeypatch):
     from core.data import control, even
     from core.envs import get_task
 
-    returns = {"random": 0.0, "s1": 10.0, "s2": 95.0, "s3": 12.0, "s4": 100.0, "s5": 55.0, "s6": 90.0}
-    monkeypatch.setattr(control, "source_returns", lambda task: returns)
+    monkeypatch.setattr(control, "source_returns", lambda task: SOURCE_RETURNS)
     # rungs in ladder order s3, s4, s5: s3 owns bin 0, s5 bin 2, s4 bin 3; bin 1 [25, 50) (centre 37.5) no rung's
     # mean lies in: the nearest, s5 (55)
     assert control.owners("hopper", bins=4) == [0, 2, 2, 1]

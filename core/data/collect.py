@@ -175,7 +175,7 @@ def collect_episodes(
             raise ValueError(
                 f"{quality}: episodes are kept by their whole return, so a horizon slice cannot rebuild them"
             )
-        bin_edges = even.edges(cfg.task)
+        bin_edges = control.edges(cfg.task)
         seeds = [seed for _, _, seed in srcs]
         owners = control.owners(cfg.task) if quality == "ladder-pure" else None
         return even.sample_episodes(
@@ -189,7 +189,7 @@ def collect_episodes(
             bar,
             batches,
             owners,
-            cfg.top_share or None,
+            cfg.top_share,
         )[0]
     if quality == "pace":
         return pace.sample_episodes(
@@ -208,7 +208,7 @@ def collect(cfg: CollectConfig, quality: str) -> dict:
     with tqdm(total=cfg.size_for(quality), desc=f"{task.name}/{quality}", unit="step") as bar:
         episodes = collect_episodes(cfg, quality, bar=bar)
     binned = quality in BINNED
-    bin_edges = even.edges(task.name) if binned else None
+    bin_edges = control.edges(task.name) if binned else None
     ds_id = dataset_id(task.name, quality)
     desc = json.dumps(
         {

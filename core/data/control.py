@@ -47,17 +47,27 @@ def source_returns(task: str) -> dict[str, float]:
     return out
 
 
-def _bins(values: np.ndarray, bins: int) -> np.ndarray:
-    """Each value's bin of ``bins`` equal-width bins from the lowest value to the highest."""
-    edges = np.linspace(values.min(), values.max(), bins + 1)
-    return np.clip(np.digitize(values, edges[1:-1]), 0, bins - 1)
+def _edges(values: np.ndarray, bins: int) -> np.ndarray:
+    """``bins + 1`` edges of equal-width bins from the lowest value to the highest."""
+    return np.linspace(values.min(), values.max(), bins + 1)
+
+
+def bin_index(values, bin_edges: np.ndarray) -> np.ndarray:
+    """Each value's bin (values below the first edge or above the last folded into the end bins)."""
+    return np.clip(np.digitize(values, bin_edges[1:-1]), 0, len(bin_edges) - 2)
+
+
+def edges(task: str, bins: int = BINS) -> np.ndarray:
+    """The return bins of ``control``, ``ladder`` and the binned qualities (``core.data.even``): equal-width, from the
+    lowest to the highest measured mean return of the task's sources."""
+    return _edges(np.array(list(source_returns(task).values())), bins)
 
 
 def plan(task: str, size: int, bins: int = BINS) -> list[tuple[Path | None, int]]:
     """(snapshot path, or None for the random policy; transitions) per source, in training order."""
     returns = source_returns(task)
     names, values = list(returns), np.array(list(returns.values()))
-    which = _bins(values, bins)
+    which = bin_index(values, _edges(values, bins))
     used = np.unique(which)
     per_bin = size // len(used)
     shares = [per_bin // int((which == which[i]).sum()) for i in range(len(names))]
@@ -70,7 +80,7 @@ def ladder(task: str, size: int, bins: int = BINS) -> list[tuple[Path | None, in
     neighbouring snapshots' gaits. (source, transitions) in training order, as ``plan``."""
     returns = source_returns(task)
     names, values = list(returns), np.array(list(returns.values()))
-    which = _bins(values, bins)
+    which = bin_index(values, _edges(values, bins))
     best = {b: max(np.flatnonzero(which == b), key=lambda i: values[i]) for b in np.unique(which)}
     keep = sorted(best.values())
     return [(None if names[i] == RANDOM else Path(names[i]), size // len(keep)) for i in keep]
@@ -81,11 +91,10 @@ def owners(task: str, bins: int = BINS) -> list[int]:
     episodes it keeps: the rung whose measured mean lies in it, or for a bin no rung's mean lies in, the rung whose
     mean is nearest its centre."""
     returns = source_returns(task)
-    values = np.array(list(returns.values()))
-    edges = np.linspace(values.min(), values.max(), bins + 1)
+    bin_edges = _edges(np.array(list(returns.values())), bins)
     rungs = [RANDOM if p is None else str(p) for p, _ in ladder(task, 1, bins)]
     means = np.array([returns[n] for n in rungs])
-    which = np.clip(np.digitize(means, edges[1:-1]), 0, bins - 1)
-    centres = (edges[:-1] + edges[1:]) / 2
+    which = bin_index(means, bin_edges)
+    centres = (bin_edges[:-1] + bin_edges[1:]) / 2
     return [int(np.flatnonzero(which == b)[0]) if (which == b).any() else int(np.abs(means - centres[b]).argmin())
             for b in range(bins)]  # fmt: skip

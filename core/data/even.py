@@ -7,8 +7,8 @@ far around its mean (a hopper that falls early or late), and on Hopper the band 
 (README, "The `control` data where the slider stops"). Here each source (the uniform-random policy and every
 snapshot) plays its own stream of episodes, from its own reset seeds and noise stream as in ``control``; the sources
 take turns, one batch of ``n_envs`` episodes each, and an episode is kept while its return's bin has room
-(``size / BINS`` transitions per bin; ``BINS`` equal-width bins from the random policy's mean return to the best
-source's, with returns outside folded into the end bins). A source whose last ``RETIRE`` batches added nothing
+(a tenth of ``size`` per bin; ``control.edges``: ten equal-width bins from the random policy's mean return to the
+best source's, with returns outside folded into the end bins). A source whose last ``RETIRE`` batches added nothing
 leaves the rotation. Collection stops when every bin is full, when no source is left, or after ``MAX_FACTOR`` x
 ``size`` simulated steps; a bin no source reaches stays short (``collect`` reports each bin's fill). The same seeds
 give the same dataset. Built by ``python -m core.data.collect --task T --quality even``.
@@ -28,21 +28,14 @@ from core.behavior.episodes import Episode, run_episodes
 from core.data import control
 from core.envs import TaskSpec
 
-BINS = 10
 RETIRE = 3
 """Consecutive batches without a kept episode after which a source leaves the rotation."""
 MAX_FACTOR = 8
 """Simulated steps at most, as a multiple of the dataset's size."""
 
 
-def edges(task: str, bins: int = BINS) -> np.ndarray:
-    """Bin edges (bins + 1,) from the lowest to the highest mean return of the task's ``control`` sources."""
-    returns = control.source_returns(task).values()
-    return np.linspace(min(returns), max(returns), bins + 1)
-
-
 def bin_of(ret: float, bin_edges: np.ndarray) -> int:
-    return int(np.clip(np.digitize(ret, bin_edges[1:-1]), 0, len(bin_edges) - 2))
+    return int(control.bin_index(ret, bin_edges))
 
 
 def _stream(
@@ -69,17 +62,17 @@ def sample_episodes(
     bar=None,
     batches: int | None = None,
     owners: list[int] | None = None,
-    top_share: float | None = None,
+    top_share: float = 0.0,
 ) -> tuple[list[Episode], np.ndarray]:
     """(kept episodes in the order kept, transitions kept per bin); see the module docstring. ``batches``: each
     source plays at most that many (the start of the full collection: the same episodes, kept alike). ``owners``:
     per bin, the index of the one source whose episodes it keeps (``ladder-pure``); None: any source's.
-    ``top_share``: the top bin's share of ``size`` (None: ``1 / bins``, as every other bin's)."""
+    ``top_share``: the top bin's share of ``size`` (0: ``1 / bins``, as every other bin's)."""
     if owners is not None and len(owners) != len(bin_edges) - 1:
         raise ValueError(f"owners: one source per bin ({len(bin_edges) - 1}), got {len(owners)}")
     bins = len(bin_edges) - 1
     room = np.full(bins, size // bins)
-    if top_share is not None:
+    if top_share:
         room[-1] = round(top_share * size)
         room[:-1] = (size - room[-1]) // (bins - 1)
     filled = np.zeros_like(room)
