@@ -10,6 +10,8 @@
 #   reports TAG   the two reports eval_seed_sets wrote (validation first)
 #   default_targets STATS   the 10 default requests (p5 .. 1.2x best) of the model JSON STATS's data, to read another
 #                           model at that data's requests (scored on its range by s19-long-dt/rescore.py)
+#   read_at_control MODELS TAG   both seed sets of $D at the shown `control` DT's data's 10 requests (of $T), scored
+#                           on that data's range (s19-long-dt/rescore.py), then the episodes' lengths (s20's lengths.py)
 cd "$(git -C "$(dirname "${BASH_SOURCE[1]}")" rev-parse --show-toplevel)"
 [ -n "$VIRTUAL_ENV" ] || . .venv/bin/activate
 export OMP_NUM_THREADS=1 MUJOCO_GL=egl
@@ -36,6 +38,12 @@ reports() {
 }
 default_targets() {
   python -c "import json, numpy as np; s = json.load(open('$1'))['return_stats']; print(*np.linspace(s['p5'], 1.2 * s['max'], 10).round(3))"
+}
+read_at_control() {
+  local stats=checkpoints/$T/control/dt/model.json
+  eval_seed_sets $2 $D $1 --targets $(default_targets $stats) --episodes 5 --no-png
+  python experiments/s19-long-dt/rescore.py $(reports $2) --stats $stats
+  python experiments/s20-quiet-data/lengths.py $(reports $2)
 }
 # Session 15's Hopper `control` critic and DT states reused by s16 and s17 (T, D, R and QDT_CHECKPOINTS set first):
 #   continue_s15_critic ARM OPTS...  its seed-0 SARSA critic (`mid`, 50k steps, resumable state) copied into $R/s0

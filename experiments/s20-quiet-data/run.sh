@@ -15,13 +15,6 @@ own_runs
 export MINARI_DATASETS_PATH=$EXP/datasets
 S=$2
 R=$QDT_RUNS/$T/$D
-# the shown `control` data's 10 default requests (p5 .. 1.2x its best), scored on its range by rescore.py
-STATS=checkpoints/$T/$D/dt/model.json
-read_at_control() {  # MODEL TAG: both seed sets at control's requests, then the scores and the episodes' lengths
-  eval_seed_sets $2 $D $1 --targets $(default_targets $STATS) --episodes 5 --no-png
-  python experiments/s19-long-dt/rescore.py $(reports $2) --stats $STATS
-  python experiments/s20-quiet-data/lengths.py $(reports $2)
-}
 case "$1" in
 dt)
   [ -d $MINARI_DATASETS_PATH/qalign/$T/$D-v0 ] || nice -n 5 python -m core.data.collect --task $T --quality $D --noise-scale 0.3 > $L/collect.log 2>&1

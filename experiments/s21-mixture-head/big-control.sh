@@ -11,10 +11,7 @@ EXP=${QDT_EXP:-/work/exp}/s21-mixture-head
 own_runs $EXP/runs-big $EXP/ckpt-big
 export MINARI_DATASETS_PATH=$EXP/datasets-big
 S=$1
-STATS=checkpoints/$T/$D/dt/model.json
 [ -d $MINARI_DATASETS_PATH/qalign/$T/$D-v0 ] || nice -n 5 python -m core.data.collect --task $T --quality $D --size 1000000 > $L/collect-big.log 2>&1
 [ -f $QDT_CHECKPOINTS/$T/$D/dt/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage dt > $L/dt-big-s$S.log 2>&1
-eval_seed_sets B$S $D dt --targets $(default_targets $STATS) --episodes 5 --no-png
-python experiments/s19-long-dt/rescore.py $(reports B$S) --stats $STATS
-python experiments/s20-quiet-data/lengths.py $(reports B$S)
+read_at_control dt B$S
 python experiments/s19-long-dt/speed_profile.py $QDT_CHECKPOINTS/$T/$D/dt/model-s$S

@@ -8,10 +8,7 @@ T=$1 K=$2 S=$3 D=ladder
 EXP=${QDT_EXP:-/work/exp}/s22-ladder
 . "$(dirname "$0")/../lib.sh"
 own_runs $EXP/gpu/runs $EXP/gpu/ckpt
-STATS=checkpoints/$T/control/dt/model.json
 case $T/$K in hopper/dt) TAG=L$S ;; hopper/qalign) TAG=Q$S ;; walker2d/dt) TAG=W$S ;; *) echo "no tag for $T/$K" >&2; exit 2 ;; esac
 [ -d ${MINARI_DATASETS_PATH:-data/datasets}/qalign/$T/$D-v0 ] || nice -n 5 python -m core.data.collect --task $T --quality $D > $L/collect-$T.log 2>&1
-eval_seed_sets $TAG $D $K --targets $(default_targets $STATS) --episodes 5 --no-png
-python experiments/s19-long-dt/rescore.py $(reports $TAG) --stats $STATS
-python experiments/s20-quiet-data/lengths.py $(reports $TAG)
+read_at_control $K $TAG
 [ $T/$K != hopper/dt ] || python experiments/s19-long-dt/speed_profile.py $QDT_CHECKPOINTS/$T/$D/$K/model-s$S $D

@@ -9,13 +9,10 @@ EXP=${QDT_EXP:-/work/exp}/s22-ladder
 . "$(dirname "$0")/../lib.sh"
 own_runs
 S=$1
-STATS=checkpoints/$T/control/dt/model.json
 until grep -q '"id"' $L/collect-pure.log 2>/dev/null || [ -d ${MINARI_DATASETS_PATH:-data/datasets}/qalign/$T/$D-v0 ]; do
   pgrep -f "quality $D" > /dev/null || nice -n 5 python -m core.data.collect --task $T --quality $D > $L/collect-pure.log 2>&1
   sleep 20
 done
 [ -f $QDT_CHECKPOINTS/$T/$D/dt/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage dt > $L/dt-pure-s$S.log 2>&1
-eval_seed_sets P$S $D dt --targets $(default_targets $STATS) --episodes 5 --no-png
-python experiments/s19-long-dt/rescore.py $(reports P$S) --stats $STATS
-python experiments/s20-quiet-data/lengths.py $(reports P$S)
+read_at_control dt P$S
 python experiments/s19-long-dt/speed_profile.py $QDT_CHECKPOINTS/$T/$D/dt/model-s$S $D

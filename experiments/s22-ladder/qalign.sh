@@ -10,12 +10,9 @@ EXP=${QDT_EXP:-/work/exp}/s22-ladder
 . "$(dirname "$0")/../lib.sh"
 own_runs $EXP/runs-top $EXP/ckpt-top
 export MINARI_DATASETS_PATH=$EXP/datasets-top
-STATS=checkpoints/$T/control/dt/model.json
 S=$1 R=$QDT_RUNS/$T/$D
 until has_quality; do sleep 30; done
 mkdir -p $R/s$S; [ -e $R/s$S/critic ] || ln -s ../s0/critic $R/s$S/critic
 weak=$(python -c "import json; print('' if json.load(open('$R/s0/critic/critic.json'))['quality']['passed'] else '--allow-weak-critic')")
 [ -f $QDT_CHECKPOINTS/$T/$D/qalign/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage qalign $weak --cfg.eta-align 1 > $L/qalign-top-s$S.log 2>&1
-eval_seed_sets TQ$S $D qalign --targets $(default_targets $STATS) --episodes 5 --no-png
-python experiments/s19-long-dt/rescore.py $(reports TQ$S) --stats $STATS
-python experiments/s20-quiet-data/lengths.py $(reports TQ$S)
+read_at_control qalign TQ$S

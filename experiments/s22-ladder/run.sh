@@ -9,7 +9,6 @@ T=hopper D=ladder
 EXP=${QDT_EXP:-/work/exp}/s22-ladder
 . "$(dirname "$0")/../lib.sh"
 own_runs
-STATS=checkpoints/$T/control/dt/model.json
 case "$1" in
 collect)
   [ -f $L/collect.done ] || { nice -n 5 python -m core.data.collect --task $T --quality $D > $L/collect.log 2>&1 && touch $L/collect.done; }
@@ -18,9 +17,7 @@ dt)
   S=$2
   until [ -f $L/collect.done ]; do sleep 20; done
   [ -f $QDT_CHECKPOINTS/$T/$D/dt/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage dt > $L/dt-s$S.log 2>&1
-  eval_seed_sets L$S $D dt --targets $(default_targets $STATS) --episodes 5 --no-png
-  python experiments/s19-long-dt/rescore.py $(reports L$S) --stats $STATS
-  python experiments/s20-quiet-data/lengths.py $(reports L$S)
+  read_at_control dt L$S
   python experiments/s19-long-dt/speed_profile.py $QDT_CHECKPOINTS/$T/$D/dt/model-s$S $D
   ;;
 *) echo "unknown step $1" >&2; exit 2 ;;

@@ -12,7 +12,6 @@ SHARE=$1
 case $SHARE in 0.5) K=top TAG=T ;; 0.25) K=q TAG=H ;; *) echo "share $SHARE: 0.5 or 0.25" >&2; exit 2 ;; esac
 own_runs $EXP/runs-$K $EXP/ckpt-$K
 export MINARI_DATASETS_PATH=$EXP/datasets-$K
-STATS=checkpoints/$T/control/dt/model.json
 case "$2" in
 collect)
   [ -f $L/collect-$K.done ] || { nice -n 5 python -m core.data.collect --task $T --quality $D --top-share $SHARE > $L/collect-$K.log 2>&1 && touch $L/collect-$K.done; }
@@ -21,9 +20,7 @@ dt)
   S=$3
   until [ -f $L/collect-$K.done ]; do sleep 20; done
   [ -f $QDT_CHECKPOINTS/$T/$D/dt/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage dt > $L/dt-$K-s$S.log 2>&1
-  eval_seed_sets $TAG$S $D dt --targets $(default_targets $STATS) --episodes 5 --no-png
-  python experiments/s19-long-dt/rescore.py $(reports $TAG$S) --stats $STATS
-  python experiments/s20-quiet-data/lengths.py $(reports $TAG$S)
+  read_at_control dt $TAG$S
   python experiments/s19-long-dt/speed_profile.py $QDT_CHECKPOINTS/$T/$D/dt/model-s$S $D
   ;;
 critic)
