@@ -1,0 +1,45 @@
+#!/bin/bash
+# A second device call of s23-top-ship (RULES.md, amendment of 05:30): Q-ALIGN DT HQ3 / HQ4 from H3 / H4's step-12,000
+# states with the device's seed-0 critic, scored here by the gate first (its JSON carries the verdict, so the stage
+# takes --allow-weak-critic only if it failed). Carried in .s23/carry/: critic/critic.{json,safetensors} and
+# s3/pretrain, s4/pretrain (from /work/exp/s22-ladder/runs-q); the data as in gpu.sh. Packs models and logs.
+# usage: bash experiments/s23-top-ship/gpu-qalign.sh [CONFIG DEVICE DEADLINE_S]   (defaults: mid cuda 300)
+CFG=${1:-mid}; DEV=${2:-cuda}; DEADLINE=${3:-300}
+T0=$(date +%s)
+OUT=${OUT:-/tmp/s23-out}; mkdir -p "$OUT"
+W=${S23_WORK:-$PWD/.s23/work}; mkdir -p "$W/logs"
+if [ -d .whl ] && ! python3 -c "import mujoco, tyro, minari" 2>/dev/null; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+  export PYTHONPATH=/tmp/site
+fi
+export OMP_NUM_THREADS=1 QDT_RUNS=$W/runs QDT_CHECKPOINTS=$W/ckpt MINARI_DATASETS_PATH=$W/data PYTHONUNBUFFERED=1
+mkdir -p "$QDT_CHECKPOINTS"; ln -sfn "$PWD/checkpoints/behavior" "$QDT_CHECKPOINTS/behavior"
+L=$W/logs T=hopper D=ladder-pure R=$W/runs/hopper/ladder-pure C=.s23/carry
+t() { echo "[$(( $(date +%s) - T0 )) s] $*"; }
+pack() {
+  mkdir "$W/packed" 2>/dev/null || return 0
+  t "packing"
+  for f in $L/*.log; do echo "$(basename $f): $(tail -c 300 $f | tr '\r' '\n' | grep -av '^$' | tail -1)"; done
+  (cd "$W" && tar czf "$OUT/qalign.tgz" ckpt/$T logs runs/$T/$D/s*/qalign/metrics.jsonl 2>/dev/null)
+  ls -la "$OUT"
+}
+rm -rf "$W/stop" "$W/packed" "$W/pids" "$W/done"
+( for _ in $(seq "$DEADLINE"); do [ -f "$W/done" ] && exit 0; sleep 1; done; touch "$W/stop"; t "deadline: stopping the jobs"; xargs -r kill < "$W/pids" 2>/dev/null; sleep 3; pack ) &
+WATCH=$!
+mkdir -p $R/s0; cp -r $C/critic $R/s0/critic
+weak=$(python3 -c "import json; q = json.load(open('$R/s0/critic/critic.json'))['quality']; print('' if q['passed'] else '--allow-weak-critic')") || exit 1
+t "critic gate: ${weak:-passed}"
+if python3 experiments/s23-top-ship/datapack.py unpack .s23/hopper-ladder-pure-q.npz > $L/unpack.log 2>&1; then
+  t "data: $(tail -1 $L/unpack.log)"
+  for S in 3 4; do
+    cp -r $C/s$S $R/s$S; ln -sfn ../s0/critic $R/s$S/critic
+    python3 -m core.train --task $T --dataset $D --config $CFG --device $DEV --seed $S --stage qalign $weak --cfg.eta-align 1 > $L/qalign-s$S.log 2>&1 &
+    echo $! >> "$W/pids"
+  done
+  wait $(cat "$W/pids")
+else
+  t "the replayed data does not match: $(tail -1 $L/unpack.log)"
+fi
+touch "$W/done"; wait $WATCH
+pack
+t "end"
