@@ -104,6 +104,24 @@ def test_switch_data_hands_over_once_and_its_slice_rebuilds(roots, monkeypatch):
     assert rebuild_slice(cfg, quality, part["per_source"], part["horizon"])["sha256"] == part["sha256"]
 
 
+def test_binned_data_rebuilds_its_slice_from_whole_first_batches(roots, monkeypatch):
+    """``ladder-pure`` (and ``even``) keep an episode by its whole return: the slice check plays each source's first
+    batch to the end, keeps what the collection's first round kept, and digests the horizon; another noise scale
+    plays other episodes and fails."""
+    monkeypatch.setenv("QDT_CHECKPOINTS", str(REPO_ROOT / "checkpoints"))
+    collect(replace(TINY, size=3000, n_envs=2, top_share=0.4), "ladder-pure")
+    data = load_offline_data("hopper", "ladder-pure")
+    record = data_fingerprint(data)
+    cfg, quality = collect_config(data)
+    assert (quality, cfg.top_share) == ("ladder-pure", 0.4) and record["collect"]["top_share"] == 0.4
+    part = record["slice"]
+    assert 0 < part["episodes"] < record["episodes"] and sum(part["per_source"]) == part["episodes"]
+    assert rebuild_slice(cfg, quality, part["per_source"], part["horizon"]) == {k: part[k] for k in
+                                                                                 ("sha256", "episodes", "transitions")}  # fmt: skip
+    other = rebuild_slice(replace(cfg, noise_scale=0.5), quality, part["per_source"], part["horizon"])
+    assert other["sha256"] != part["sha256"]
+
+
 def _ship(tmp_path: Path, record: dict) -> Path:
     """A model JSON as training would write it, reduced to what ``check_shipped`` reads."""
     path = tmp_path / "model.json"

@@ -19,12 +19,13 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from core.behavior.episodes import Episode
-from core.data.collect import CollectConfig, collect_episodes, stream_starts
+from core.data.collect import BINNED, CollectConfig, collect_episodes, stream_starts
 from core.data.dataset import OfflineData, Trajectory, trajectory_from_arrays
 from core.data.minari_io import NAMESPACE, episode_seeds, load_minari
 
@@ -104,14 +105,19 @@ def slice_fingerprint(data: OfflineData, horizon: int = SLICE_HORIZON) -> dict |
 
 def rebuild_slice(cfg: CollectConfig, quality: str, per_source: Sequence[int], horizon: int = SLICE_HORIZON) -> dict:
     """Replay the slice with the collection code; ``per_source`` keeps as many episodes of each first batch
-    as the full dataset did (a small share can stop a source inside its first batch)."""
+    as the full dataset did (a small share can stop a source inside its first batch).
+
+    The binned qualities (``collect.BINNED``) keep an episode by its whole return, so their first batches are
+    played to the end (the first round of the collection, kept alike: ``even.sample_episodes``) and cut at the
+    horizon only for the digest: seconds more, not minutes."""
     starts = stream_starts(cfg, quality)
     if len(starts) != len(per_source):
         raise DataMismatch(f"{len(starts)} behaviour sources now, {len(per_source)} when the data was made")
+    binned = quality in BINNED
     kept = []
-    for ep in collect_episodes(cfg, quality, batches=1, horizon=horizon):
+    for ep in collect_episodes(cfg, quality, batches=1, horizon=None if binned else horizon):
         k = _batch_of(ep.seed, starts, cfg.n_envs)
-        if k is not None and ep.seed - starts[k] < per_source[k]:
+        if k is not None and (binned or ep.seed - starts[k] < per_source[k]):
             kept.append(_trajectory(ep))
     return digest(kept, horizon)
 
@@ -131,6 +137,12 @@ def data_fingerprint(data: OfflineData) -> dict:
     return record
 
 
+@lru_cache(maxsize=8)
+def _rebuilt(cfg: CollectConfig, quality: str, per_source: tuple[int, ...], horizon: int) -> dict:
+    """``rebuild_slice``, once per process for a pair's two models (a binned slice plays whole episodes)."""
+    return rebuild_slice(cfg, quality, per_source, horizon)
+
+
 def check_shipped(model_json: Path) -> dict:
     """Rebuild the slice recorded in a model's ``data_fingerprint``; raise ``DataMismatch`` naming the model
     when the digests differ. Returns the rebuilt slice digest."""
@@ -143,7 +155,7 @@ def check_shipped(model_json: Path) -> dict:
     cfg = CollectConfig(**{k: v for k, v in settings.items() if k in DATA_FIELDS})
     want = record["slice"]
     try:
-        got = rebuild_slice(cfg, quality, want["per_source"], want["horizon"])
+        got = _rebuilt(cfg, quality, tuple(want["per_source"]), want["horizon"])
     except DataMismatch as err:
         raise DataMismatch(f"{model_json}: its training data can no longer be rebuilt: {err}") from err
     if got["sha256"] != want["sha256"]:
