@@ -35,9 +35,10 @@ def _first(options: list[str], *prefer: str) -> str | None:
     return next((p for p in prefer if p in options), options[0] if options else None)
 
 
-# The dataset a tab opens on: ``control`` (made for it: even in return from random to expert) where a task ships
-# models trained on it, else ``medium`` (the paper's).
-DATASET_ORDER = ("control", "medium")
+# The dataset a tab opens on, the first a task ships models for: ``ladder-pure`` (Hopper: one gait per return
+# level, a quarter of it the expert's, so its models hold the top gait; README, session 23), ``control`` (made for
+# the slider: even in return from random to expert), else ``medium`` (the paper's).
+DATASET_ORDER = ("ladder-pure", "control", "medium")
 
 
 def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]], engine: Engine) -> None:

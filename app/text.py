@@ -26,7 +26,9 @@ ASK_HELP = (
     "model is told the RTG its measured sweep says reaches it (greyed out below when it never reached that much)."
 )
 DATASET_HELP = (
-    "What the models learned from. control: behaviour from random to expert, even in return (the default). pace "
+    "What the models learned from. ladder-pure (Hopper's default): one policy's gait per return level from random "
+    "to expert, a quarter of it the expert's, so asked for the top the hopper keeps going. control: behaviour from "
+    "random to expert, even in return (the default elsewhere). pace "
     "(HalfCheetah): one policy running at commanded speeds; its pair follows a target speed best (README). medium, "
     "medium-replay: the paper's kind of data."
 )

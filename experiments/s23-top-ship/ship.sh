@@ -18,4 +18,4 @@ done
 export QDT_CHECKPOINTS=$PWD/checkpoints MINARI_DATASETS_PATH=${QDT_EXP:-/work/exp}/s22-ladder/datasets-q
 python -m core.evaluate --task $T --dataset $D --models dt,qalign --ship --out $EXP/ship-eval > $L/ship-eval.log 2>&1
 python -m core.calibrate --task $T --dataset $D --ship > $L/ship-calibrate.log 2>&1
-tail -5 $L/ship-eval.log $L/ship-calibrate.log
+tail -n 5 $L/ship-eval.log $L/ship-calibrate.log
