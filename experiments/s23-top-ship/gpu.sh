@@ -5,6 +5,8 @@
 # critic, the DT models, their step-12,000 (pretrain) states and the logs into $OUT before the deadline (the
 # pattern of ../s22-ladder/gpu.sh, one archive per kind to stay under 16 MiB a returned file).
 # usage: bash experiments/s23-top-ship/gpu.sh [CONFIG DEVICE DEADLINE_S]   (defaults: mid cuda 420)
+#   S23_PACK (default .s23/hopper-ladder-pure-q.npz), S23_DATASET (ladder-pure), S23_SEEDS ("5 6 7") and S23_CRITIC
+#   (1; 0: no critic) choose another packed dataset and its runs (the amendment of 06:13: `even`, DTs 3-5, no critic)
 CFG=${1:-mid}; DEV=${2:-cuda}; DEADLINE=${3:-420}
 T0=$(date +%s)
 OUT=${OUT:-/tmp/s23-out}; mkdir -p "$OUT"
@@ -15,7 +17,7 @@ if [ -d .whl ] && ! python3 -c "import mujoco, tyro, minari" 2>/dev/null; then
 fi
 export OMP_NUM_THREADS=1 QDT_RUNS=$W/runs QDT_CHECKPOINTS=$W/ckpt MINARI_DATASETS_PATH=$W/data PYTHONUNBUFFERED=1
 mkdir -p "$QDT_CHECKPOINTS"; ln -sfn "$PWD/checkpoints/behavior" "$QDT_CHECKPOINTS/behavior"
-L=$W/logs T=hopper D=ladder-pure
+L=$W/logs T=hopper D=${S23_DATASET:-ladder-pure} PACK=${S23_PACK:-.s23/hopper-ladder-pure-q.npz}
 t() { echo "[$(( $(date +%s) - T0 )) s] $*"; }
 pack() {  # what $OUT holds when the call ends is what comes back: pack once, from the watchdog or the end
   mkdir "$W/packed" 2>/dev/null || return 0
@@ -39,10 +41,10 @@ bg() {  # LOG ARGS...: one core.train job in the background, its pid recorded fo
   python3 -m core.train --task $T --dataset $D --config $CFG --device $DEV "$@" > $L/$log.log 2>&1 &
   echo $! >> "$W/pids"
 }
-if python3 experiments/s23-top-ship/datapack.py unpack .s23/hopper-ladder-pure-q.npz > $L/unpack.log 2>&1; then
+if python3 experiments/s23-top-ship/datapack.py unpack $PACK > $L/unpack.log 2>&1; then
   t "data: $(tail -1 $L/unpack.log)"
-  bg critic --seed 0 --stage critic
-  for S in 5 6 7; do bg dt-s$S --seed $S --stage dt; done
+  [ "${S23_CRITIC:-1}" = 0 ] || bg critic --seed 0 --stage critic
+  for S in ${S23_SEEDS:-5 6 7}; do bg dt-s$S --seed $S --stage dt; done
   wait $(cat "$W/pids")
 else
   t "the replayed data does not match: $(tail -1 $L/unpack.log)"
