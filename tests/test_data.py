@@ -137,6 +137,8 @@ def test_collect_refuses_sizes_out_of_range_naming_the_option(roots):
         collect_main(CollectConfig(quality="control", top_share=0.5))
     with pytest.raises(ValueError, match=r"--top-share must be in \[0, 1\)"):
         collect_main(CollectConfig(quality="even", top_share=1.0))
+    with pytest.raises(ValueError, match=r"--open-bins must be off unless --quality is ladder-pure"):
+        collect_main(CollectConfig(quality="even", open_bins=True))
 
 
 def test_even_keeps_episodes_by_their_own_return_until_each_bin_is_full():
@@ -203,6 +205,35 @@ def test_ladder_pure_bins_keep_only_their_owners_episodes(monkeypatch):
     for ep in kept:  # source 0's episodes (its own stream) in bin 1 only, source 1's in bins 0 and 2 only
         assert ((ep.ret, len(ep)) in played0) == (even.bin_of(ep.ret, edges) == 1)
     assert {even.bin_of(ep.ret, edges) for ep in kept} == {0, 1, 2}
+
+
+def test_open_bins_hand_a_retired_owners_bin_to_every_source(monkeypatch):
+    """even.sample_episodes with ``open_bins``: once a bin's owner retires (it never reaches that bin), the bin takes
+    the other sources' episodes; without it the bin stays empty. Streams of fixed returns stand in for rollouts."""
+    from core.behavior.episodes import Episode
+    from core.data import even
+
+    def stream(task, returns, seed, noise_scale, n_envs, batches):  # episodes of 10 steps cycling ``returns``
+        k = 0
+        while batches is None or k < batches * n_envs:
+            batch = []
+            for _ in range(n_envs):
+                ret = returns[k % len(returns)]
+                batch.append(Episode(np.zeros((11, 2)), np.zeros((10, 1)), np.full(10, ret / 10), np.zeros(10, bool),
+                                     np.zeros(10, bool), seed + k))  # fmt: skip
+                k += 1
+            yield batch
+
+    monkeypatch.setattr(even, "_stream", stream)
+    edges = np.array([0.0, 10.0, 20.0, 100.0])
+    low, top = [5.0, 12.0], [30.0]  # source 0 reaches bins 0 and 1, source 1 bin 2 only
+    args = (None, [low, top], [0, 1_000], 300, edges, 1.0, 4)  # room: 100 transitions (10 episodes) a bin
+    owners = [0, 1, 1]  # bin 1's owner never reaches it
+    closed, filled_closed = even.sample_episodes(*args, owners=owners)
+    opened, filled_opened = even.sample_episodes(*args, owners=owners, open_bins=True)
+    assert filled_closed.tolist() == [100, 0, 100] and filled_opened.tolist() == [100, 100, 100]
+    assert all(ep.seed >= 1_000 for ep in opened if ep.ret == 30.0)  # the top bin stays its owner's
+    assert [ep.seed for ep in opened[: len(closed)]] == [ep.seed for ep in closed]  # the same until the owner left
 
 
 def test_each_quality_has_its_own_collection_seeds():

@@ -14,7 +14,7 @@ policy, ``python -m core.behavior.train --task T --pace``; not part of ``all``),
 episode kept or dropped by its own return so that returns spread evenly: ``core.data.even``; not part of ``all``),
 ``ladder`` (control's return bins with one source each, the best of its bin: ``core.data.control.ladder``; not part
 of ``all``), ``ladder-pure`` (ladder's sources, each bin keeping only its own source's episodes, chosen by return as
-``even``: ``core.data.even``; not part of ``all``).
+``even``: ``core.data.even``; ``--open-bins`` opens a bin whose owner has left to every rung; not part of ``all``).
 Behaviour actors run in fixed-order float32 maths (``--portable``, default on), so a dataset is the same on
 every x86 CPU (MKL's own kernels round differently per instruction set: ``core.data.fingerprint``).
 """
@@ -61,6 +61,9 @@ class CollectConfig:
     top_share: float = 0.0
     """``even`` / ``ladder-pure``: the share of the transitions the top return bin holds (0: the same as every
     other bin's, 1 / 10); the other bins share the rest equally."""
+    open_bins: bool = False
+    """``ladder-pure``: a bin whose owner has left the rotation (``core.data.even.RETIRE`` batches without a kept
+    episode) keeps any rung's episodes from then on (fills a bin its owner rarely reaches under the noise)."""
     n_envs: int = 16
     """Episodes simulated side by side."""
     portable: bool = True
@@ -190,6 +193,7 @@ def collect_episodes(
             batches,
             owners,
             cfg.top_share,
+            cfg.open_bins,
         )[0]
     if quality == "pace":
         return pace.sample_episodes(
@@ -223,6 +227,7 @@ def collect(cfg: CollectConfig, quality: str) -> dict:
             **({"return_bins": bin_edges.round(1).tolist()} if binned else {}),
             **({"bin_owners": control.owners(task.name)} if quality == "ladder-pure" else {}),
             **({"top_share": cfg.top_share} if binned and cfg.top_share else {}),
+            **({"open_bins": True} if cfg.open_bins else {}),
         }
     )
     algo = load_actor(next(p for p, _, _ in reversed(srcs) if p is not None)).spec.algo
@@ -267,6 +272,7 @@ def main(cfg: CollectConfig) -> list[dict]:
         ("top-share", cfg.top_share, 0 <= cfg.top_share < 1, "in [0, 1) (0: an equal share)"),
         ("top-share", cfg.top_share, not cfg.top_share or cfg.quality in BINNED,
          "0 unless --quality is even or ladder-pure (the binned qualities)"),
+        ("open-bins", cfg.open_bins, not cfg.open_bins or cfg.quality == "ladder-pure", "off unless --quality is ladder-pure"),
         ("workers", cfg.workers, cfg.workers >= 1, ">= 1"))))  # fmt: skip
     jobs = [(t, q) for t in tasks for q in qualities]
     if cfg.backend == "ray":

@@ -15,7 +15,9 @@ give the same dataset. Built by ``python -m core.data.collect --task T --quality
 
 ``ladder-pure`` plays only ``control.ladder``'s sources, and each bin keeps the episodes of one of them alone (its
 owner, ``control.owners``): every return level of the data is one policy's gait, whatever the action noise does to
-each policy's returns.
+each policy's returns. With ``--open-bins`` a bin whose owner has left the rotation keeps any rung's episodes from
+then on: a bin its owner rarely reaches under the noise (Hopper's medium rung, 1,458-2,178) fills from the rungs
+that do, while the top bin stays the expert's as long as the expert adds to it.
 """
 
 from __future__ import annotations
@@ -63,13 +65,16 @@ def sample_episodes(
     batches: int | None = None,
     owners: list[int] | None = None,
     top_share: float = 0.0,
+    open_bins: bool = False,
 ) -> tuple[list[Episode], np.ndarray]:
     """(kept episodes in the order kept, transitions kept per bin); see the module docstring. ``batches``: each
     source plays at most that many (the start of the full collection: the same episodes, kept alike). ``owners``:
     per bin, the index of the one source whose episodes it keeps (``ladder-pure``); None: any source's.
-    ``top_share``: the top bin's share of ``size`` (0: ``1 / bins``, as every other bin's)."""
+    ``top_share``: the top bin's share of ``size`` (0: ``1 / bins``, as every other bin's). ``open_bins``: a bin
+    whose owner retires (``RETIRE`` batches without a kept episode) keeps any source's episodes from then on."""
     if owners is not None and len(owners) != len(bin_edges) - 1:
         raise ValueError(f"owners: one source per bin ({len(bin_edges) - 1}), got {len(owners)}")
+    owners = None if owners is None else list(owners)  # None in a slot: that bin is open to every source
     bins = len(bin_edges) - 1
     room = np.full(bins, size // bins)
     if top_share:
@@ -94,7 +99,7 @@ def sample_episodes(
             for ep in batch:
                 simulated += len(ep)
                 b = bin_of(ep.ret, bin_edges)
-                if filled[b] < room[b] and (owners is None or owners[b] == i):
+                if filled[b] < room[b] and (owners is None or owners[b] in (i, None)):
                     kept.append(ep)
                     filled[b] += len(ep)
                     added += len(ep)
@@ -103,6 +108,8 @@ def sample_episodes(
             idle[i] = 0 if added else idle[i] + 1
             if idle[i] >= RETIRE:
                 del streams[i]
+                if open_bins and owners is not None:
+                    owners = [None if o == i else o for o in owners]
             if not (filled < room).any() or simulated >= cap:
                 break
     return kept, filled

@@ -34,7 +34,7 @@ DIGEST_CHARS = 16
 SLICE_HORIZON = 20
 """Steps kept of each slice episode: a changed bit in an action or a state shows from the next step on,
 and 20 steps keep the worst dataset (27 replay sources) to a few seconds."""
-DATA_FIELDS = ("task", "seed", "size", "noise_scale", "top_share", "n_envs", "portable")
+DATA_FIELDS = ("task", "seed", "size", "noise_scale", "top_share", "open_bins", "n_envs", "portable")
 """The ``CollectConfig`` fields that shape a dataset's contents (the rest say where it runs)."""
 
 
