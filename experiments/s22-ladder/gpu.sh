@@ -6,18 +6,9 @@
 # states in three archives since session 22 lost its one 24 MB archive to the 16 MiB a returned file may hold).
 # usage: bash experiments/s22-ladder/gpu.sh [CONFIG DEVICE DEADLINE_S]   (defaults: mid cuda 480; S22_SIZE: data size)
 CFG=${1:-mid}; DEV=${2:-cuda}; DEADLINE=${3:-480}
-T0=$(date +%s)
-OUT=${OUT:-/tmp/s22-out}; mkdir -p "$OUT"
-W=${S22_WORK:-$PWD/.s22}; mkdir -p "$W/logs"
-if [ -d .whl ] && ! python3 -c "import mujoco, tyro, minari" 2>/dev/null; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
-  export PYTHONPATH=/tmp/site
-fi
-export OMP_NUM_THREADS=1 QDT_RUNS=$W/runs QDT_CHECKPOINTS=$W/ckpt MINARI_DATASETS_PATH=$W/data PYTHONUNBUFFERED=1
-mkdir -p "$QDT_CHECKPOINTS"; ln -sfn "$PWD/checkpoints/behavior" "$QDT_CHECKPOINTS/behavior"
-L=$W/logs D=ladder
+OUT=${OUT:-/tmp/s22-out} W=${S22_WORK:-$PWD/.s22} D=ladder
+. "$(dirname "$0")/../gpu-lib.sh"
 SIZE=${S22_SIZE:+--size $S22_SIZE}
-t() { echo "[$(( $(date +%s) - T0 )) s] $*"; }
 pack() {  # what $OUT holds when the call ends is what comes back: pack once, from the watchdog or the end
   mkdir "$W/packed" 2>/dev/null || return 0
   t "packing"
@@ -28,10 +19,7 @@ pack() {  # what $OUT holds when the call ends is what comes back: pack once, fr
   (cd "$W" && tar czf "$OUT/logs.tgz" logs runs/*/$D/s*/*/metrics.jsonl 2>/dev/null)
   ls -la "$OUT"
 }
-rm -rf "$W/stop" "$W/packed" "$W/pids" "$W/done"
-# At the deadline: no new job starts, the running ones stop (their last saved state stays), and what exists is packed.
-( for _ in $(seq "$DEADLINE"); do [ -f "$W/done" ] && exit 0; sleep 1; done; touch "$W/stop"; t "deadline: stopping the jobs"; xargs -r kill < "$W/pids" 2>/dev/null; sleep 3; pack ) &
-WATCH=$!
+watch pack
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 nvidia-smi --query-gpu=name,memory.used --format=csv,noheader 2>/dev/null
 data() {  # T: rebuild the task's ladder and print its fingerprint
@@ -41,12 +29,6 @@ data() {  # T: rebuild the task's ladder and print its fingerprint
     wait $! && [ ! -f "$W/stop" ] || { t "$1 collect failed or stopped"; return 1; }
   fi
   t "$1 data fingerprint $(python3 -c "from core.data.dataset import load_offline_data as l; from core.data.fingerprint import fingerprint as f; print(f(l('$1', '$D'))['sha256'])" 2>&1 | tail -1)"
-}
-bg() {  # LOG ARGS...: one core.train job in the background, its pid recorded for the watchdog
-  local log=$1; shift
-  [ -f "$W/stop" ] && return 1
-  python3 -m core.train --dataset $D --config $CFG --device $DEV "$@" > $L/$log.log 2>&1 &
-  echo $! >> "$W/pids"
 }
 hopper() {
   local T=hopper C=$W/runs/hopper/$D/s0/critic/critic.json

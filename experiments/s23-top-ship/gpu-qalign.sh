@@ -5,17 +5,9 @@
 # s3/pretrain, s4/pretrain (from /work/exp/s22-ladder/runs-q); the data as in gpu.sh. Packs models and logs.
 # usage: bash experiments/s23-top-ship/gpu-qalign.sh [CONFIG DEVICE DEADLINE_S]   (defaults: mid cuda 300)
 CFG=${1:-mid}; DEV=${2:-cuda}; DEADLINE=${3:-300}
-T0=$(date +%s)
-OUT=${OUT:-/tmp/s23-out}; mkdir -p "$OUT"
-W=${S23_WORK:-$PWD/.s23/work}; mkdir -p "$W/logs"
-if [ -d .whl ] && ! python3 -c "import mujoco, tyro, minari" 2>/dev/null; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
-  export PYTHONPATH=/tmp/site
-fi
-export OMP_NUM_THREADS=1 QDT_RUNS=$W/runs QDT_CHECKPOINTS=$W/ckpt MINARI_DATASETS_PATH=$W/data PYTHONUNBUFFERED=1
-mkdir -p "$QDT_CHECKPOINTS"; ln -sfn "$PWD/checkpoints/behavior" "$QDT_CHECKPOINTS/behavior"
-L=$W/logs T=hopper D=ladder-pure R=$W/runs/hopper/ladder-pure C=.s23/carry
-t() { echo "[$(( $(date +%s) - T0 )) s] $*"; }
+OUT=${OUT:-/tmp/s23-out} W=${S23_WORK:-$PWD/.s23/work} T=hopper D=ladder-pure
+. "$(dirname "$0")/../gpu-lib.sh"
+R=$W/runs/hopper/ladder-pure C=.s23/carry
 pack() {
   mkdir "$W/packed" 2>/dev/null || return 0
   t "packing"
@@ -23,9 +15,7 @@ pack() {
   (cd "$W" && tar czf "$OUT/qalign.tgz" ckpt/$T logs runs/$T/$D/s*/qalign/metrics.jsonl 2>/dev/null)
   ls -la "$OUT"
 }
-rm -rf "$W/stop" "$W/packed" "$W/pids" "$W/done"
-( for _ in $(seq "$DEADLINE"); do [ -f "$W/done" ] && exit 0; sleep 1; done; touch "$W/stop"; t "deadline: stopping the jobs"; xargs -r kill < "$W/pids" 2>/dev/null; sleep 3; pack ) &
-WATCH=$!
+watch pack
 mkdir -p $R/s0; cp -r $C/critic $R/s0/critic
 weak=$(python3 -c "import json; q = json.load(open('$R/s0/critic/critic.json'))['quality']; print('' if q['passed'] else '--allow-weak-critic')") || exit 1
 t "critic gate: ${weak:-passed}"
@@ -33,8 +23,7 @@ if python3 experiments/s23-top-ship/datapack.py unpack .s23/hopper-ladder-pure-q
   t "data: $(tail -1 $L/unpack.log)"
   for S in 3 4; do
     cp -r $C/s$S $R/s$S; ln -sfn ../s0/critic $R/s$S/critic
-    python3 -m core.train --task $T --dataset $D --config $CFG --device $DEV --seed $S --stage qalign $weak --cfg.eta-align 1 > $L/qalign-s$S.log 2>&1 &
-    echo $! >> "$W/pids"
+    bg qalign-s$S --task $T --seed $S --stage qalign $weak --cfg.eta-align 1
   done
   wait $(cat "$W/pids")
 else

@@ -8,17 +8,9 @@
 #   S23_PACK (default .s23/hopper-ladder-pure-q.npz), S23_DATASET (ladder-pure), S23_SEEDS ("5 6 7") and S23_CRITIC
 #   (1; 0: no critic) choose another packed dataset and its runs (the amendment of 06:13: `even`, DTs 3-5, no critic)
 CFG=${1:-mid}; DEV=${2:-cuda}; DEADLINE=${3:-420}
-T0=$(date +%s)
-OUT=${OUT:-/tmp/s23-out}; mkdir -p "$OUT"
-W=${S23_WORK:-$PWD/.s23/work}; mkdir -p "$W/logs"
-if [ -d .whl ] && ! python3 -c "import mujoco, tyro, minari" 2>/dev/null; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
-  export PYTHONPATH=/tmp/site
-fi
-export OMP_NUM_THREADS=1 QDT_RUNS=$W/runs QDT_CHECKPOINTS=$W/ckpt MINARI_DATASETS_PATH=$W/data PYTHONUNBUFFERED=1
-mkdir -p "$QDT_CHECKPOINTS"; ln -sfn "$PWD/checkpoints/behavior" "$QDT_CHECKPOINTS/behavior"
-L=$W/logs T=hopper D=${S23_DATASET:-ladder-pure} PACK=${S23_PACK:-.s23/hopper-ladder-pure-q.npz}
-t() { echo "[$(( $(date +%s) - T0 )) s] $*"; }
+OUT=${OUT:-/tmp/s23-out} W=${S23_WORK:-$PWD/.s23/work} T=hopper D=${S23_DATASET:-ladder-pure}
+. "$(dirname "$0")/../gpu-lib.sh"
+PACK=${S23_PACK:-.s23/hopper-ladder-pure-q.npz}
 pack() {  # what $OUT holds when the call ends is what comes back: pack once, from the watchdog or the end
   mkdir "$W/packed" 2>/dev/null || return 0
   t "packing"
@@ -29,22 +21,13 @@ pack() {  # what $OUT holds when the call ends is what comes back: pack once, fr
   (cd "$W" && tar czf "$OUT/logs.tgz" logs runs/$T/$D/s*/*/metrics.jsonl 2>/dev/null)
   ls -la "$OUT"
 }
-rm -rf "$W/stop" "$W/packed" "$W/pids" "$W/done"
-# At the deadline: no new job starts, the running ones stop (their last saved state stays), and what exists is packed.
-( for _ in $(seq "$DEADLINE"); do [ -f "$W/done" ] && exit 0; sleep 1; done; touch "$W/stop"; t "deadline: stopping the jobs"; xargs -r kill < "$W/pids" 2>/dev/null; sleep 3; pack ) &
-WATCH=$!
+watch pack
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 nvidia-smi --query-gpu=name,memory.used --format=csv,noheader 2>/dev/null
-bg() {  # LOG ARGS...: one core.train job in the background, its pid recorded for the watchdog
-  local log=$1; shift
-  [ -f "$W/stop" ] && return 1
-  python3 -m core.train --task $T --dataset $D --config $CFG --device $DEV "$@" > $L/$log.log 2>&1 &
-  echo $! >> "$W/pids"
-}
 if python3 experiments/s23-top-ship/datapack.py unpack $PACK > $L/unpack.log 2>&1; then
   t "data: $(tail -1 $L/unpack.log)"
-  [ "${S23_CRITIC:-1}" = 0 ] || bg critic --seed 0 --stage critic
-  for S in ${S23_SEEDS:-5 6 7}; do bg dt-s$S --seed $S --stage dt; done
+  [ "${S23_CRITIC:-1}" = 0 ] || bg critic --task $T --seed 0 --stage critic
+  for S in ${S23_SEEDS:-5 6 7}; do bg dt-s$S --task $T --seed $S --stage dt; done
   wait $(cat "$W/pids")
 else
   t "the replayed data does not match: $(tail -1 $L/unpack.log)"
