@@ -7,6 +7,7 @@
 #                  recorded for the watchdog (refused once the deadline has passed)
 #   watch PACK     the deadline watchdog: at $DEADLINE s no new job starts, the running ones are killed (their last
 #                  saved state stays) and PACK (a function) packs what exists; it exits once $W/done exists
+#   finish PACK    the end of a call: the watchdog told to stand down, then PACK (packs once, whoever calls it first)
 T0=$(date +%s)
 mkdir -p "$OUT" "$W/logs"
 if [ -d .whl ] && ! python3 -c "import mujoco, tyro, minari" 2>/dev/null; then
@@ -27,4 +28,9 @@ bg() {
 watch() {
   ( for _ in $(seq "$DEADLINE"); do [ -f "$W/done" ] && exit 0; sleep 1; done; touch "$W/stop"; t "deadline: stopping the jobs"; xargs -r kill < "$W/pids" 2>/dev/null; sleep 3; $1 ) &
   WATCH=$!
+}
+finish() {
+  touch "$W/done"; wait $WATCH
+  $1
+  t "end"
 }

@@ -56,6 +56,4 @@ walker() {
 hopper & P1=$!
 walker & P2=$!
 wait $P1 $P2
-touch "$W/done"; wait $WATCH
-pack
-t "end"
+finish pack

@@ -29,6 +29,4 @@ if python3 experiments/s23-top-ship/datapack.py unpack .s23/hopper-ladder-pure-q
 else
   t "the replayed data does not match: $(tail -1 $L/unpack.log)"
 fi
-touch "$W/done"; wait $WATCH
-pack
-t "end"
+finish pack

@@ -32,6 +32,4 @@ if python3 experiments/s23-top-ship/datapack.py unpack $PACK > $L/unpack.log 2>&
 else
   t "the replayed data does not match: $(tail -1 $L/unpack.log)"
 fi
-touch "$W/done"; wait $WATCH
-pack
-t "end"
+finish pack
