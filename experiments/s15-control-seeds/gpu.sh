@@ -5,20 +5,11 @@
 # into $OUT before the deadline.
 # usage: bash experiments/s15-control-seeds/gpu.sh [CONFIG DEVICE DEADLINE_S]   (defaults: mid cuda 470)
 CFG=${1:-mid}; DEV=${2:-cuda}; DEADLINE=${3:-470}
-T0=$(date +%s)
-OUT=${OUT:-/tmp/s15-out}; mkdir -p "$OUT"
-W=${S15_WORK:-$PWD/.s15}; mkdir -p "$W/logs"
-if [ -d .whl ] && ! python3 -c "import mujoco, tyro, minari" 2>/dev/null; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
-  export PYTHONPATH=/tmp/site
-fi
-export OMP_NUM_THREADS=1 QDT_RUNS=$W/runs QDT_CHECKPOINTS=$W/ckpt MINARI_DATASETS_PATH=$W/data PYTHONUNBUFFERED=1
-mkdir -p "$QDT_CHECKPOINTS"; ln -sfn "$PWD/checkpoints/behavior" "$QDT_CHECKPOINTS/behavior"
-L=$W/logs
+OUT=${OUT:-/tmp/s15-out} W=${S15_WORK:-$PWD/.s15} D=control
+. "$(dirname "$0")/../gpu-lib.sh"  # since session 23: the wheels, folders and t (this script keeps its own watchdog)
 . "$(dirname "$0")/recipe.sh"
 declare -A ALT=([hopper]=5 [walker2d]=1)  # the other eta, for the bonus runs
 SEEDS=${S15_SEEDS:-3 4 5}
-t() { echo "[$(( $(date +%s) - T0 )) s] $*"; }
 pack() {  # everything that came back is what $OUT holds when the call ends: pack once, from the watchdog or the end
   mkdir "$W/packed" 2>/dev/null || return 0
   t "packing"
