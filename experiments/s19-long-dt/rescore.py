@@ -23,6 +23,12 @@ from experiments.table import cells, fmt  # noqa: E402
 FIELDS = ("targets", "returns", "lengths", "speeds", "seeds")
 
 
+def rescored(report: dict, kind: str, stats: dict) -> dict:
+    """``core.evaluation.score_sweep`` of one model's sweep in a report, against the return range of ``stats``."""
+    res = SweepResult(**{k: np.asarray(report["models"][kind]["sweep"][k]) for k in FIELDS})
+    return score_sweep(res, get_task(report["task"]), stats)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("reports", nargs="+")
@@ -31,10 +37,8 @@ def main() -> None:
     stats = json.loads(Path(args.stats).read_text())["return_stats"]
     for path in args.reports:
         report = json.loads(Path(path).read_text())
-        task = get_task(report["task"])
-        for kind, model in report["models"].items():
-            res = SweepResult(**{k: np.asarray(model["sweep"][k]) for k in FIELDS})
-            print(f"{path}: {kind} {fmt(cells(score_sweep(res, task, stats)))}")
+        for kind in report["models"]:
+            print(f"{path}: {kind} {fmt(cells(rescored(report, kind, stats)))}")
 
 
 if __name__ == "__main__":

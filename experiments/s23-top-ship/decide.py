@@ -12,25 +12,17 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-from core.envs import get_task  # noqa: E402
-from core.evaluation import score_sweep  # noqa: E402
-from core.rollout import SweepResult  # noqa: E402
+sys.path.insert(0, str(ROOT / "experiments" / "s19-long-dt"))
+from rescore import rescored  # noqa: E402
 
-FIELDS = ("targets", "returns", "lengths", "speeds", "seeds")
 SETS = {300000: "validation", 100000: "test"}
 STATS = json.loads((ROOT / "checkpoints/hopper/control/dt/model.json").read_text())["return_stats"]
 
 
 def cell(report: Path, kind: str) -> tuple[float, float]:
     """(in-range Spearman, alignment error) of one model's sweep, on `control`'s range."""
-    r = json.loads(report.read_text())
-    m = score_sweep(
-        SweepResult(**{k: np.asarray(r["models"][kind]["sweep"][k]) for k in FIELDS}), get_task("hopper"), STATS
-    )
+    m = rescored(json.loads(report.read_text()), kind, STATS)
     return m["in_range"]["spearman"], m["in_range"]["alignment_error"]
 
 
