@@ -28,6 +28,7 @@ from core.behavior.episodes import Episode
 from core.data.collect import BINNED, CollectConfig, collect_episodes, stream_starts
 from core.data.dataset import OfflineData, Trajectory, trajectory_from_arrays
 from core.data.minari_io import NAMESPACE, episode_seeds, load_minari
+from core.store.layout import checkpoints_root
 
 DIGEST_CHARS = 16
 """Hex characters kept of each SHA-256 (64 bits: no accidental collisions between datasets)."""
@@ -138,8 +139,9 @@ def data_fingerprint(data: OfflineData) -> dict:
 
 
 @lru_cache(maxsize=8)
-def _rebuilt(cfg: CollectConfig, quality: str, per_source: tuple[int, ...], horizon: int) -> dict:
-    """``rebuild_slice``, once per process for a pair's two models (a binned slice plays whole episodes)."""
+def _rebuilt(cfg: CollectConfig, quality: str, per_source: tuple[int, ...], horizon: int, _snapshots: Path) -> dict:
+    """``rebuild_slice``, once per process for a pair's two models (a binned slice plays whole episodes); keyed by
+    the checkpoints root too, whose behaviour snapshots the rebuild plays."""
     return rebuild_slice(cfg, quality, per_source, horizon)
 
 
@@ -155,7 +157,7 @@ def check_shipped(model_json: Path) -> dict:
     cfg = CollectConfig(**{k: v for k, v in settings.items() if k in DATA_FIELDS})
     want = record["slice"]
     try:
-        got = _rebuilt(cfg, quality, tuple(want["per_source"]), want["horizon"])
+        got = _rebuilt(cfg, quality, tuple(want["per_source"]), want["horizon"], checkpoints_root())
     except DataMismatch as err:
         raise DataMismatch(f"{model_json}: its training data can no longer be rebuilt: {err}") from err
     if got["sha256"] != want["sha256"]:
