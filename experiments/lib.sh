@@ -5,6 +5,8 @@
 #   own_runs [RUNS [CKPT]]  QDT_RUNS / QDT_CHECKPOINTS (default $EXP/runs and $EXP/ckpt; behaviour snapshots linked
 #                           in from the repository)
 #   has_quality   whether the seed-0 critic of $R has been scored by core.critic_quality
+#   weak_flag     `--allow-weak-critic` if the seed-0 critic of $R failed the gate, else nothing (the override
+#                 only where the gate asks for it)
 #   eval_seed_sets TAG DATASET MODELS [OPTS...]  core.evaluate of $T, seed $S, on the validation (300000+) and test
 #                           (100000+) seed sets into $EXP/TAG-eval-E (skipped where the report exists)
 #   reports TAG   the two reports eval_seed_sets wrote (validation first)
@@ -25,6 +27,9 @@ own_runs() {
 }
 has_quality() {  # [SEED]: the critic of $R/s$SEED (default 0)
   python -c "import json, sys; sys.exit('quality' not in json.load(open('$R/s${1:-0}/critic/critic.json')))" 2>/dev/null
+}
+weak_flag() {
+  python -c "import json; print('' if json.load(open('$R/s0/critic/critic.json'))['quality']['passed'] else '--allow-weak-critic')"
 }
 eval_seed_sets() {
   local tag=$1 data=$2 models=$3
