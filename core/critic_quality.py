@@ -58,6 +58,7 @@ from core.data.minari_io import episode_seeds
 from core.envs import TaskSpec, get_task
 from core.metrics import spearman
 from core.models.critic import TwinCritic
+from core.physics import step_many
 from core.policy import ReturnConditionedPolicy
 from core.store import checkpoint as ckpt
 from core.store.layout import Run, behavior_path
@@ -199,10 +200,10 @@ def branch_returns(
             _set_sim_state(env, sims[j])
         actions = first
         for k in range(horizon + 1):
-            for j in np.flatnonzero(alive):
-                o, r, term, _, _ = envs[j].step(actions[j])
-                obs[j], ret[j] = o, ret[j] + disc * r
-                alive[j] = not term
+            live = np.flatnonzero(alive)  # stepped together: gymnasium's numbers, a third of its Python per step
+            o, r, term, _ = step_many([envs[j] for j in live], actions[live])
+            obs[live], ret[live] = o, ret[live] + disc * r
+            alive[live] = ~term
             disc *= gamma
             if not alive.any():
                 break

@@ -12,15 +12,22 @@ import torch
 from core.critic_quality import (
     GATE,
     QualityConfig,
+    _set_sim_state,
+    branch_returns,
     data_window,
     discounted_tails,
     gate_report,
     passes,
+    perturbed_pair,
+    pick_steps,
     ranking_by_gap,
     reference_ranking,
+    replay_states,
     score,
 )
 from core.data.dataset import load_offline_data
+from core.data.minari_io import episode_seeds
+from core.envs import get_task
 from core.policy import ReturnConditionedPolicy
 from core.store.checkpoint import load_critic, update_critic_meta
 from core.training.config import preset
@@ -107,6 +114,44 @@ def test_scores_on_held_out_episodes_replay_and_flip_with_a_negated_critic(with_
     assert flipped["reference_ranking"] == out["reference_ranking"]  # the references know no critic
     assert set(out["reference_ranking"]) == {"near_data", "near_behaviour"}
     assert flipped["value_spearman"] == pytest.approx(-out["value_spearman"])
+
+
+class Flailing:
+    """A continuation that acts at random from the rng it is given (the behaviour policy's ``act`` signature): the
+    hopper falls within tens of steps, so branches end at different steps."""
+
+    def act(self, obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return rng.uniform(-1.0, 1.0, (len(obs), 3)).astype(np.float32)
+
+
+def test_branches_stepped_together_return_what_one_environment_at_a_time_does(with_behaviour):
+    """``branch_returns`` steps its simulators together (``core.physics.step_many``): each branch's return is, to the
+    last bit, what its own environment stepped through gymnasium's ``step`` earns with the same actions and noise,
+    also when branches fall at different steps."""
+    task, data = get_task("hopper"), load_offline_data("hopper", "medium")
+    rng = np.random.default_rng(3)
+    picks = pick_steps(data, list(range(len(data.trajectories))), 8, rng)
+    sims, _, acts, match = replay_states(task, data, episode_seeds(data.dataset_id), picks)
+    a1, a2 = perturbed_pair(acts, rng)
+    sims, first, actor = np.concatenate([sims, sims]), np.concatenate([a1, a2]), Flailing()
+    horizon, gamma, seed = 200, 0.99, 11
+    got = branch_returns(task, sims, first, actor, horizon, gamma, seed)
+    n, half = len(sims), len(sims) // 2
+    envs = [task.make().unwrapped for _ in range(n)]
+    ret, alive, obs, actions, disc, ended = np.zeros(n), np.ones(n, bool), np.zeros((n, 11)), first, 1.0, []
+    for j, env in enumerate(envs):
+        env.reset(seed=0)
+        _set_sim_state(env, sims[j])
+    for k in range(horizon + 1):
+        for j in np.flatnonzero(alive):
+            obs[j], r, term, *_ = envs[j].step(actions[j])
+            ret[j], alive[j] = ret[j] + disc * r, not term
+            ended += [k] if term else []
+        disc *= gamma
+        noise = int(np.random.default_rng([seed, k]).integers(2**63))
+        actions = np.concatenate([actor.act(o, np.random.default_rng(noise)) for o in (obs[:half], obs[half:])])
+    assert match == 1.0 and len(set(ended)) > 1  # branches fell at several different steps
+    np.testing.assert_array_equal(got, ret)
 
 
 def test_averaged_truth_keeps_the_pairs_and_one_rollout_is_the_gates_truth(with_behaviour):
