@@ -200,7 +200,7 @@ def branch_returns(
             _set_sim_state(env, sims[j])
         actions = first
         for k in range(horizon + 1):
-            live = np.flatnonzero(alive)  # stepped together: gymnasium's numbers, a third of its Python per step
+            live = np.flatnonzero(alive)  # stepped together (core.physics): gymnasium's numbers, 1.4x faster
             o, r, term, _ = step_many([envs[j] for j in live], actions[live])
             obs[live], ret[live] = o, ret[live] + disc * r
             alive[live] = ~term
