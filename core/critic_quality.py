@@ -356,6 +356,21 @@ def data_window(policy: ReturnConditionedPolicy, tr, t: int) -> tuple[torch.Tens
     return rtg, states, actions, timesteps, mask
 
 
+def shifted_requests(
+    policy: ReturnConditionedPolicy, data: OfflineData, task: TaskSpec, picks: dict[int, list[int]], seed: int
+) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
+    """The actor's windows at the picked steps (``data_window``, picks in order, each step once), stacked (N, K, ...),
+    and their RTG shifted by delta as training draws it (N(0, sigma^2), |delta| >= 0.2, clipped to [0, 1.2 x best],
+    torch seed ``seed``): (windows, shifted RTG (N, K), sign of delta (N, 1))."""
+    tcfg = TrainConfig()
+    windows = [data_window(policy, data.trajectories[i], t) for i, steps in picks.items() for t in sorted(set(steps))]
+    w = [torch.cat(parts) for parts in zip(*windows)]
+    high = tcfg.rtg_high_factor * max(data.return_stats["max"], 1.0) / policy.scale
+    gen = torch.Generator().manual_seed(seed)
+    rtg_p, sign = L.perturb_rtg(w[0], w[4], tcfg.sigma_for(task.name), tcfg.min_abs_delta, high, False, gen)
+    return w, rtg_p, sign
+
+
 @torch.no_grad()
 def alignment_pairs(
     critic: TwinCritic, data: OfflineData, task: TaskSpec, ids: list[int], cfg: QualityConfig, gamma: float
@@ -366,15 +381,9 @@ def alignment_pairs(
     orders each pair as the rollouts do (``pair_agreement``), how often asking for more (delta > 0) gave more in
     the environment (``env_follows_request``) and in Q (``q_follows_request``), and the mean action gap."""
     policy = ReturnConditionedPolicy.load(cfg.actor)
-    tcfg = TrainConfig()
-    rng = np.random.default_rng([cfg.score_seed, 2])
-    picks = pick_steps(data, ids, cfg.states, rng)
+    picks = pick_steps(data, ids, cfg.states, np.random.default_rng([cfg.score_seed, 2]))
     sims, obs, _, _ = replay_states(task, data, episode_seeds(data.dataset_id), picks)
-    windows = [data_window(policy, data.trajectories[i], t) for i, steps in picks.items() for t in sorted(set(steps))]
-    w = [torch.cat(parts) for parts in zip(*windows)]  # (N, K, ...)
-    gen = torch.Generator().manual_seed(cfg.score_seed)
-    high = tcfg.rtg_high_factor * max(data.return_stats["max"], 1.0) / policy.scale
-    rtg_p, sign = L.perturb_rtg(w[0], w[4], tcfg.sigma_for(task.name), tcfg.min_abs_delta, high, False, gen)
+    w, rtg_p, sign = shifted_requests(policy, data, task, picks, cfg.score_seed)
     base = policy.actor(*w, last_only=True)[:, -1].numpy()
     asked = policy.actor(rtg_p, *w[1:], last_only=True)[:, -1].numpy()
     both = np.concatenate([sims, sims]), np.concatenate([asked, base]).astype(np.float32)

@@ -23,13 +23,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from core.critic_quality import data_window, pick_steps  # noqa: E402
+from core.critic_quality import pick_steps, shifted_requests  # noqa: E402
 from core.data.dataset import holdout_ids, load_offline_data  # noqa: E402
 from core.envs import get_task  # noqa: E402
 from core.policy import ReturnConditionedPolicy  # noqa: E402
 from core.store.checkpoint import load_critic  # noqa: E402
-from core.training import losses as L  # noqa: E402
-from core.training.config import TrainConfig  # noqa: E402
 
 
 def named(pairs: list[str]) -> dict[str, str]:
@@ -53,13 +51,10 @@ def main() -> None:
     obs = torch.as_tensor(np.array([data.trajectories[i].observations[t] for i, t in steps]), dtype=torch.float32)
     s = (obs - torch.as_tensor(data.obs_mean, dtype=torch.float32)) / torch.as_tensor(data.obs_std, dtype=torch.float32)
     critics = {k: load_critic(Path(v))[0].eval() for k, v in named(args.critics).items()}
-    tcfg, out, base = TrainConfig(), {"states": len(steps), "models": {}}, {}
+    out, base = {"states": len(steps), "models": {}}, {}
     for name, path in named(args.models).items():
         policy = ReturnConditionedPolicy.load(path)
-        w = [torch.cat(p) for p in zip(*(data_window(policy, data.trajectories[i], t) for i, t in steps))]
-        high = tcfg.rtg_high_factor * max(data.return_stats["max"], 1.0) / policy.scale
-        gen = torch.Generator().manual_seed(args.seed)  # the same deltas for every actor
-        rtg_p, sign = L.perturb_rtg(w[0], w[4], tcfg.sigma_for(task.name), tcfg.min_abs_delta, high, False, gen)
+        w, rtg_p, sign = shifted_requests(policy, data, task, picks, args.seed)  # the same deltas for every actor
         a0 = policy.actor(*w, last_only=True)[:, -1]
         a1 = policy.actor(rtg_p, *w[1:], last_only=True)[:, -1]
         base[name] = a0
