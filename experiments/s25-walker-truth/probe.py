@@ -1,0 +1,88 @@
+"""How the gate's ranking test reads when each branch's truth is the mean of several rollouts (s25 RULES.md).
+
+    MINARI_DATASETS_PATH=... python experiments/s25-walker-truth/probe.py --task walker2d --dataset control \
+        --rollouts 8 --critics W0=PATH WK0=PATH --out FILE.json
+
+The gate's own states, pairs and continuation policy (``core.critic_quality.action_ranking``'s draws, same score
+seed), each branch rolled out ``2 * rollouts`` times (seeds score_seed + k, k = 0 .. 2R-1; the gate's one rollout
+is k = 0 and its consistency check k = 1). For R in 1, 2, 4, ..: truth A = mean of the even k < 2R, B = of the odd
+ones; how often A and B order a pair alike (consistency), the ceiling that implies, and each critic's agreement
+with A (R = 1 reproduces the gate's ranking_agreement) and with the mean of all 2R rollouts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from core.behavior.policy import load_actor
+from core.critic_quality import (
+    branch_returns,
+    order_agreement,
+    pair_gaps,
+    perturbed_pair,
+    pick_steps,
+    q_values,
+    ranking_ceiling,
+    replay_states,
+)
+from core.data.dataset import holdout_ids, load_offline_data
+from core.data.minari_io import episode_seeds
+from core.envs import get_task
+from core.store import checkpoint as ckpt
+from core.store.layout import behavior_path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--task", required=True)
+    ap.add_argument("--dataset", required=True)
+    ap.add_argument("--rollouts", type=int, default=8, help="R: the largest number of rollouts per truth")
+    ap.add_argument("--critics", nargs="+", required=True, help="NAME=path of a critic (no suffix)")
+    ap.add_argument("--states", type=int, default=1024)
+    ap.add_argument("--horizon", type=int, default=200)
+    ap.add_argument("--score-seed", type=int, default=7)
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    task, data = get_task(a.task), load_offline_data(a.task, a.dataset)
+    critics = {n: ckpt.load_critic(Path(p)) for n, p in (c.split("=", 1) for c in a.critics)}
+    _, meta = next(iter(critics.values()))
+    for key in ("holdout_every", "gamma"):
+        if len({m[key] for _, m in critics.values()}) > 1:
+            raise SystemExit(f"the critics differ in {key}: score them in separate runs")
+    gamma = float(meta["gamma"])
+    ids = holdout_ids(len(data.trajectories), int(meta["holdout_every"]))
+    rng = np.random.default_rng(a.score_seed)  # the gate's draws, in the gate's order
+    picks = pick_steps(data, ids, a.states, rng)
+    sims, obs, acts, match = replay_states(task, data, episode_seeds(data.dataset_id), picks)
+    a1, a2 = perturbed_pair(acts, rng)
+    actor = load_actor(behavior_path(task.name, "medium"))
+    both = np.concatenate([sims, sims]), np.concatenate([a1, a2])
+    dq = {n: pair_gaps(q_values(c, data, np.concatenate([obs, obs]), both[1]).min(0)) for n, (c, _) in critics.items()}
+    runs = []
+    for k in tqdm(range(2 * a.rollouts), desc=f"{task.name}/{a.dataset} rollouts", unit="rollout"):
+        runs.append(pair_gaps(branch_returns(task, *both, actor, a.horizon, gamma, a.score_seed + k)))
+    runs = np.stack(runs)  # (2R, pairs): each rollout's first-minus-second gap
+    out = {"task": task.name, "dataset": a.dataset, "pairs": len(a1), "replay_match": match, "rows": []}
+    r = 1
+    while r <= a.rollouts:
+        ga, gb, gall = runs[0 : 2 * r : 2].mean(0), runs[1 : 2 * r : 2].mean(0), runs[: 2 * r].mean(0)
+        both_dec = (np.abs(ga) > 1e-6) & (np.abs(gb) > 1e-6)
+        cons = float(np.mean(np.sign(ga[both_dec]) == np.sign(gb[both_dec])))
+        row = {"rollouts": r, "consistency": cons, "ceiling": ranking_ceiling(cons),
+               "decided": int((np.abs(ga) > 1e-6).sum()),
+               "agreement": {n: order_agreement(d, ga) for n, d in dq.items()},
+               f"agreement_vs_{2 * r}": {n: order_agreement(d, gall) for n, d in dq.items()}}  # fmt: skip
+        out["rows"].append(row)
+        print(json.dumps(row))
+        r *= 2
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
