@@ -17,5 +17,5 @@ hopper)
   D=ladder-pure ;;
 *) echo "unknown task $1" >&2; exit 2 ;;
 esac
-[ -f $EXP/$1.json ] || nice -n 5 python experiments/s25-walker-truth/probe.py --task $1 --dataset $D --rollouts 8 --critics $c --out $EXP/$1.json > $L/probe-$1.log 2>&1
+[ -f $EXP/$1.json ] || PYTHONPATH=$PWD nice -n 5 python experiments/s25-walker-truth/probe.py --task $1 --dataset $D --rollouts 8 --critics $c --out $EXP/$1.json > $L/probe-$1.log 2>&1
 tail -4 $L/probe-$1.log
