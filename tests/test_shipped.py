@@ -54,6 +54,14 @@ def test_every_shipped_pair_has_its_sweep():
         assert {f"{pair}/sweep-s1.json", f"{pair}/sweep-s2.json"} <= names
 
 
+def test_every_shipped_critic_records_the_budget_it_was_pre_trained_for():
+    critics = sorted(SHIPPED.glob("*/*/qalign/critic.json"))
+    assert len(critics) >= 8
+    for path in critics:  # the Q-ALIGN stage's own config named another budget in five of them until session 25
+        meta = json.loads(path.read_text())
+        assert meta["critic_steps"] == meta["pretrained"]["step"], path
+
+
 def test_every_shipped_models_data_can_be_rebuilt_or_is_marked_stale(monkeypatch):
     """Each shipped model records a fingerprint of its training data and the collection code rebuilds its slice
     bit for bit, or it is listed in checkpoints/stale.json (models trained before fingerprints existed)."""

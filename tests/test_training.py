@@ -38,8 +38,10 @@ def test_qalign_needs_critic_and_pretrain(tiny_dataset, tiny_cfg):
 
 
 def test_three_stages_then_save_load_round_trip(tiny_dataset, tiny_cfg):
+    # Q-ALIGN's config names another critic budget: the critic's JSON keeps the one it was pre-trained for
     for stage in ("critic", "dt", "qalign"):
-        res = run_stage(stage, "hopper", "medium", tiny_cfg, allow_weak_critic=True)
+        cfg = replace(tiny_cfg, critic_steps=tiny_cfg.critic_steps + 1000) if stage == "qalign" else tiny_cfg
+        res = run_stage(stage, "hopper", "medium", cfg, allow_weak_critic=True)
     assert res.step == tiny_cfg.total_actor_steps and "losses/align" in res.metrics
     actor, meta = load_model(res.checkpoint)
     assert meta["kind"] == "qalign" and meta["rtg_scale"] == 1000.0 and len(meta["obs_mean"]) == 11
@@ -53,6 +55,7 @@ def test_three_stages_then_save_load_round_trip(tiny_dataset, tiny_cfg):
 
     critic, cmeta = load_critic(Run("hopper", "medium").shipped_critic_path("qalign"))  # for the critic's view
     assert cmeta["stage"] == "qalign" and "overridden" in cmeta["pretrained"]["gate"] and critic.obs_dim == 11
+    assert cmeta["critic_steps"] == cmeta["pretrained"]["step"] == tiny_cfg.critic_steps
     assert not Run("hopper", "medium").shipped_critic_path("dt").with_suffix(".json").exists()
     dt_actor, _ = load_model(Run("hopper", "medium").model_path("dt"))
     args = [

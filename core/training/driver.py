@@ -174,6 +174,8 @@ def actor_stage(
             ckpt.save_model(path, shipped, meta | ranks)
             if kind == "qalign":  # the critic it aligned with, as it ended: the dashboard's critic view
                 own = critic_meta(data, cfg, step, metrics, meta["data_fingerprint"], len(pairs) if pairs else 0)
+                if critic and critic.get("step") is not None:  # the steps it was pre-trained for, not this run's
+                    own["critic_steps"] = critic["step"]  # config (a critic continued past it recorded the config)
                 ckpt.save_critic(
                     run.shipped_critic_path(kind), cs.critic, own | {"stage": "qalign", "pretrained": critic} | ranks
                 )
