@@ -5,8 +5,12 @@
 #   own_runs [RUNS [CKPT]]  QDT_RUNS / QDT_CHECKPOINTS (default $EXP/runs and $EXP/ckpt; behaviour snapshots linked
 #                           in from the repository)
 #   has_quality   whether the seed-0 critic of $R has been scored by core.critic_quality
-#   weak_flag     `--allow-weak-critic` if the seed-0 critic of $R failed the gate, else nothing (the override
-#                 only where the gate asks for it)
+#   weak_flag [SEED]  `--allow-weak-critic` if the critic of $R/s$SEED (default 0) failed the gate, else nothing
+#                 (the override only where the gate asks for it)
+#   qalign_from SRC S LOG OPTS...  Q-ALIGN DT of $T / $D, seed S (`--config mid` + OPTS), from the DT state
+#                 SRC/$T/$D/s$S/pretrain (copied into $R; SRC empty: $R's own), with the critic of
+#                 $R/s${CRITIC_SEED:-0} (linked) and weak_flag's override; log $L/qalign-LOG.log; skipped where
+#                 the model exists
 #   eval_seed_sets TAG DATASET MODELS [OPTS...]  core.evaluate of $T, seed $S, on the validation (300000+) and test
 #                           (100000+) seed sets into $EXP/TAG-eval-E (skipped where the report exists)
 #   reports TAG   the two reports eval_seed_sets wrote (validation first)
@@ -29,7 +33,14 @@ has_quality() {  # [SEED]: the critic of $R/s$SEED (default 0)
   python -c "import json, sys; sys.exit('quality' not in json.load(open('$R/s${1:-0}/critic/critic.json')))" 2>/dev/null
 }
 weak_flag() {
-  python -c "import json; print('' if json.load(open('$R/s0/critic/critic.json'))['quality']['passed'] else '--allow-weak-critic')"
+  python -c "import json; print('' if json.load(open('$R/s${1:-0}/critic/critic.json'))['quality']['passed'] else '--allow-weak-critic')"
+}
+qalign_from() {
+  local src=$1 S=$2 log=$3 cs=${CRITIC_SEED:-0}
+  shift 3
+  mkdir -p $R/s$S; [ -e $R/s$S/critic ] || ln -s ../s$cs/critic $R/s$S/critic
+  [ -z "$src" ] || [ -d $R/s$S/pretrain ] || cp -r $src/$T/$D/s$S/pretrain $R/s$S/pretrain
+  [ -f $QDT_CHECKPOINTS/$T/$D/qalign/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage qalign $(weak_flag $cs) "$@" > $L/qalign-$log.log 2>&1
 }
 eval_seed_sets() {
   local tag=$1 data=$2 models=$3
@@ -70,10 +81,6 @@ continue_s15_critic() {
 qalign_from_s15() {
   local S=$1 tag=$2
   shift 2
-  local cs=${CRITIC_SEED:-0}
-  mkdir -p $R/s$S; [ -e $R/s$S/critic ] || ln -s ../s$cs/critic $R/s$S/critic
-  [ -d $R/s$S/pretrain ] || cp -r $S15/runs/$T/$D/s$S/pretrain $R/s$S/pretrain
-  local weak=$(python -c "import json; print('' if json.load(open('$R/s$cs/critic/critic.json'))['quality']['passed'] else '--allow-weak-critic')")
-  [ -f $QDT_CHECKPOINTS/$T/$D/qalign/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage qalign $weak --cfg.eta-align 1 "$@" > $L/qalign-$tag.log 2>&1
+  qalign_from $S15/runs $S $tag --cfg.eta-align 1 "$@"
   eval_seed_sets $tag $D qalign $E10  # $S: this function's local
 }

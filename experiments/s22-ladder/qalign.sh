@@ -12,7 +12,5 @@ own_runs $EXP/runs-top $EXP/ckpt-top
 export MINARI_DATASETS_PATH=$EXP/datasets-top
 S=$1 R=$QDT_RUNS/$T/$D
 until has_quality; do sleep 30; done
-mkdir -p $R/s$S; [ -e $R/s$S/critic ] || ln -s ../s0/critic $R/s$S/critic
-weak=$(weak_flag)
-[ -f $QDT_CHECKPOINTS/$T/$D/qalign/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage qalign $weak --cfg.eta-align 1 > $L/qalign-top-s$S.log 2>&1
+qalign_from "" $S top-s$S --cfg.eta-align 1
 read_at_control qalign TQ$S

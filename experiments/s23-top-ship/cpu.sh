@@ -21,9 +21,7 @@ critic)
 qalign)
   S=$2
   until has_quality; do sleep 30; done
-  mkdir -p $R/s$S; [ -e $R/s$S/critic ] || ln -s ../s0/critic $R/s$S/critic
-  weak=$(weak_flag)
-  [ -f $QDT_CHECKPOINTS/$T/$D/qalign/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage qalign $weak --cfg.eta-align 1 > $L/qalign-s$S.log 2>&1
+  qalign_from "" $S s$S --cfg.eta-align 1
   read_at_control qalign HQ$S
   ;;
 dt)

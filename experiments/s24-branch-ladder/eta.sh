@@ -11,10 +11,8 @@ own_runs $EXP/runs-eta5 $EXP/ckpt-eta5
 export MINARI_DATASETS_PATH=$S22/datasets-q
 R=$QDT_RUNS/$T/$D
 PAIRS="--cfg.critic-pair-weight 50 --cfg.critic-pair-loss logistic --cfg.critic-pair-batch 64"
-mkdir -p $R/s$S
+mkdir -p $R
 [ -e $R/branches ] || ln -s $EXP/runs/$T/$D/branches $R/branches
 [ -e $R/s0 ] || ln -s $EXP/runs/$T/$D/s0 $R/s0  # K0, scored
-[ -e $R/s$S/critic ] || ln -s ../s0/critic $R/s$S/critic
-[ -d $R/s$S/pretrain ] || cp -r $S22/runs-q/$T/$D/s$S/pretrain $R/s$S/pretrain
-[ -f $QDT_CHECKPOINTS/$T/$D/qalign/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage qalign $(weak_flag) --cfg.eta-align 5 $PAIRS > $L/qalign-KE$S.log 2>&1
+qalign_from $S22/runs-q $S KE$S --cfg.eta-align 5 $PAIRS
 read_at_control qalign KE$S

@@ -26,10 +26,7 @@ critic)
 qalign)
   S=$2
   until has_quality; do sleep 30; done
-  mkdir -p $R/s$S; [ -e $R/s$S/critic ] || ln -s ../s0/critic $R/s$S/critic
-  [ -d $R/s$S/pretrain ] || cp -r $S22/runs-q/$T/$D/s$S/pretrain $R/s$S/pretrain
-  weak=$(weak_flag)
-  [ -f $QDT_CHECKPOINTS/$T/$D/qalign/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage qalign $weak --cfg.eta-align 1 $PAIRS > $L/qalign-KQ$S.log 2>&1
+  qalign_from $S22/runs-q $S KQ$S --cfg.eta-align 1 $PAIRS
   read_at_control qalign KQ$S
   ;;
 *) echo "unknown step $1" >&2; exit 2 ;;
