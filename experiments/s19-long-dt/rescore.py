@@ -29,6 +29,12 @@ def rescored(report: dict, kind: str, stats: dict) -> dict:
     return score_sweep(res, get_task(report["task"]), stats)
 
 
+def in_range_cell(path: Path, kind: str, stats: dict) -> tuple[float, float]:
+    """(in-range Spearman, alignment error) of one model's sweep in the report at ``path``, on ``stats``' range."""
+    m = rescored(json.loads(Path(path).read_text()), kind, stats)
+    return m["in_range"]["spearman"], m["in_range"]["alignment_error"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("reports", nargs="+")

@@ -14,16 +14,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "experiments" / "s19-long-dt"))
-from rescore import rescored  # noqa: E402
+from rescore import in_range_cell  # noqa: E402
 
 SETS = {300000: "validation", 100000: "test"}
 STATS = json.loads((ROOT / "checkpoints/hopper/control/dt/model.json").read_text())["return_stats"]
-
-
-def cell(report: Path, kind: str) -> tuple[float, float]:
-    """(in-range Spearman, alignment error) of one model's sweep, on `control`'s range."""
-    m = rescored(json.loads(report.read_text()), kind, STATS)
-    return m["in_range"]["spearman"], m["in_range"]["alignment_error"]
 
 
 def find(exp: Path, tag: str, e: int) -> Path:
@@ -37,7 +31,7 @@ def main(exp: Path) -> None:
     for s in range(10):
         dt, qa = find(exp, f"H{s}", 300000), find(exp, f"HQ{s}", 300000)
         if dt.exists() and qa.exists():
-            (rd, ed), (rq, eq) = cell(dt, "dt"), cell(qa, "qalign")
+            (rd, ed), (rq, eq) = in_range_cell(dt, "dt", STATS), in_range_cell(qa, "qalign", STATS)
             pairs[s] = (ed + eq, -(rd + rq))
             print(
                 f"seed {s}: validation DT {rd:.4f} / {ed:.4f}, Q-ALIGN DT {rq:.4f} / {eq:.4f}, errors summed {ed + eq:.4f}"
@@ -49,8 +43,8 @@ def main(exp: Path) -> None:
     ships = True
     for e, name in SETS.items():
         for kind, tag in (("dt", f"H{s}"), ("qalign", f"HQ{s}")):
-            rho, err = cell(find(exp, tag, e), kind)
-            o_rho, o_err = cell(exp / f"shown-eval-{e}/report.json", kind)
+            rho, err = in_range_cell(find(exp, tag, e), kind, STATS)
+            o_rho, o_err = in_range_cell(exp / f"shown-eval-{e}/report.json", kind, STATS)
             ok = rho > o_rho and err < o_err
             ships &= ok
             print(f"{name:10s} {kind:6s} Spearman {rho:.4f} vs shown {o_rho:.4f}, error {err:.4f} vs {o_err:.4f}: "

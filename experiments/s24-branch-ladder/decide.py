@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "experiments" / "s19-long-dt"))
 sys.path.insert(0, str(ROOT / "experiments"))
-from rescore import rescored  # noqa: E402
+from rescore import in_range_cell  # noqa: E402
 from ship_rule import verdict  # noqa: E402
 
 SETS = {300000: "validation", 100000: "test"}
@@ -32,11 +32,6 @@ def report(exp: Path, tag: str, e: int) -> Path | None:
     return None
 
 
-def cell(path: Path, kind: str) -> tuple[float, float]:
-    m = rescored(json.loads(path.read_text()), kind, STATS)
-    return m["in_range"]["spearman"], m["in_range"]["alignment_error"]
-
-
 def ahead(a: tuple[float, float], b: tuple[float, float]) -> bool:
     """Higher Spearman and lower error (ties fail)."""
     return a[0] > b[0] and a[1] < b[1]
@@ -49,7 +44,7 @@ def main(exp: Path) -> None:
             for e, name in SETS.items():
                 path = report(exp, f"{arm}{s}", e)
                 if path is not None:
-                    cells[arm, s, e] = c = cell(path, kind)
+                    cells[arm, s, e] = c = in_range_cell(path, kind, STATS)
                     print(f"{arm}{s:<2d} {name:10s} {c[0]:.4f} / {c[1]:.4f}")
     val = 300000
     for arm, q in (("KQ", 27), ("KE", 31)):
