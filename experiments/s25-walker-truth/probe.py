@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from core.behavior.policy import load_actor
@@ -29,10 +30,12 @@ from core.critic_quality import (
     q_values,
     ranking_ceiling,
     replay_states,
+    shifted_requests,
 )
 from core.data.dataset import holdout_ids, load_offline_data
 from core.data.minari_io import episode_seeds
 from core.envs import get_task
+from core.policy import ReturnConditionedPolicy
 from core.store import checkpoint as ckpt
 from core.store.layout import behavior_path
 
@@ -47,6 +50,7 @@ def main() -> None:
     ap.add_argument("--horizon", type=int, default=200)
     ap.add_argument("--score-seed", type=int, default=7)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--actor", default="", help="a DT checkpoint: score its alignment pairs, not the gate's")
     a = ap.parse_args()
     task, data = get_task(a.task), load_offline_data(a.task, a.dataset)
     critics = {n: ckpt.load_critic(Path(p)) for n, p in (c.split("=", 1) for c in a.critics)}
@@ -56,10 +60,21 @@ def main() -> None:
             raise SystemExit(f"the critics differ in {key}: score them in separate runs")
     gamma = float(meta["gamma"])
     ids = holdout_ids(len(data.trajectories), int(meta["holdout_every"]))
-    rng = np.random.default_rng(a.score_seed)  # the gate's draws, in the gate's order
-    picks = pick_steps(data, ids, a.states, rng)
-    sims, obs, acts, match = replay_states(task, data, episode_seeds(data.dataset_id), picks)
-    a1, a2 = perturbed_pair(acts, rng)
+    up = None
+    if a.actor:  # alignment_pairs' draws: (asked, base), "more" where delta > 0
+        policy = ReturnConditionedPolicy.load(Path(a.actor))
+        picks = pick_steps(data, ids, a.states, np.random.default_rng([a.score_seed, 2]))
+        sims, obs, _, match = replay_states(task, data, episode_seeds(data.dataset_id), picks)
+        w, rtg_p, sign = shifted_requests(policy, data, task, picks, a.score_seed)
+        with torch.no_grad():
+            a2 = policy.actor(*w, last_only=True)[:, -1].numpy().astype(np.float32)
+            a1 = policy.actor(rtg_p, *w[1:], last_only=True)[:, -1].numpy().astype(np.float32)
+        up = sign.reshape(-1).numpy() > 0
+    else:
+        rng = np.random.default_rng(a.score_seed)  # the gate's draws, in the gate's order
+        picks = pick_steps(data, ids, a.states, rng)
+        sims, obs, acts, match = replay_states(task, data, episode_seeds(data.dataset_id), picks)
+        a1, a2 = perturbed_pair(acts, rng)
     actor = load_actor(behavior_path(task.name, "medium"))
     both = np.concatenate([sims, sims]), np.concatenate([a1, a2])
     dq = {n: pair_gaps(q_values(c, data, np.concatenate([obs, obs]), both[1]).min(0)) for n, (c, _) in critics.items()}
@@ -77,6 +92,10 @@ def main() -> None:
                "decided": int((np.abs(ga) > 1e-6).sum()),
                "agreement": {n: order_agreement(d, ga) for n, d in dq.items()},
                f"agreement_vs_{2 * r}": {n: order_agreement(d, gall) for n, d in dq.items()}}  # fmt: skip
+        if up is not None:
+            row["env_follows"] = float(np.mean((ga > 0) == up))
+            row["q_follows"] = {n: float(np.mean((d > 0) == up)) for n, d in dq.items()}
+            row["action_gap"] = float(np.abs(a1 - a2).mean())
         out["rows"].append(row)
         print(json.dumps(row))
         r *= 2
