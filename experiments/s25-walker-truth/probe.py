@@ -96,11 +96,16 @@ def main() -> None:
             row["env_follows"] = float(np.mean((ga > 0) == up))
             row["q_follows"] = {n: float(np.mean((d > 0) == up)) for n, d in dq.items()}
             row["action_gap"] = float(np.abs(a1 - a2).mean())
+            # The pairs the alignment loss acts on: Q says the request was not followed. Is the environment with Q?
+            row["env_agrees_where_q_objects"] = {n: order_agreement(d[(d > 0) != up], ga[(d > 0) != up])
+                                                 for n, d in dq.items()}  # fmt: skip
         out["rows"].append(row)
         print(json.dumps(row))
         r *= 2
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(out, indent=1))
+    extra = {} if up is None else {"up": up}
+    np.savez_compressed(Path(a.out).with_suffix(".npz"), gaps=runs, **{f"dq_{n}": d for n, d in dq.items()}, **extra)
 
 
 if __name__ == "__main__":
