@@ -43,6 +43,7 @@ Thresholds (``GATE``), fixed before any critic was scored:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import mujoco
@@ -186,10 +187,21 @@ def replay_states(task: TaskSpec, data: OfflineData, seeds: list[int], picks: di
 
 
 def branch_returns(
-    task: TaskSpec, sims: np.ndarray, first: np.ndarray, actor: BehaviorActor, horizon: int, gamma: float, seed: int
+    task: TaskSpec,
+    sims: np.ndarray,
+    first: np.ndarray,
+    actor: BehaviorActor,
+    horizon: int,
+    gamma: float,
+    seed: int,
+    lead: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None,
+    lead_steps: int = 1,
 ) -> np.ndarray:
     """Discounted return of playing ``first[j]`` from simulator state ``sims[j]``, then ``horizon`` steps of the
-    behaviour actor. Rows j and j + N/2 get the same action noise (common random numbers). -> (N,)."""
+    behaviour actor. Rows j and j + N/2 get the same action noise (common random numbers). -> (N,).
+    ``lead``: plays the steps after the first up to step ``lead_steps`` - 1 instead of the behaviour actor (a branch
+    is then its first action and what, say, a DT does after it); after each of those steps it is called with the
+    rows just stepped, their observations and rewards, and returns those rows' next actions."""
     n = len(sims)
     envs = [task.make().unwrapped for _ in range(n)]
     ret, alive, disc = np.zeros(n), np.ones(n, bool), 1.0
@@ -207,6 +219,10 @@ def branch_returns(
             disc *= gamma
             if not alive.any():
                 break
+            if lead is not None and k + 1 < lead_steps:
+                actions = np.zeros_like(first)
+                actions[live] = lead(live, o, r)
+                continue
             step_seed = int(np.random.default_rng([seed, k]).integers(2**63))
             half = n // 2  # both branches of a pair draw the same noise (common random numbers)
             actions = np.concatenate([actor.act(obs[:half], np.random.default_rng(step_seed)),

@@ -124,10 +124,12 @@ class Flailing:
         return rng.uniform(-1.0, 1.0, (len(obs), 3)).astype(np.float32)
 
 
-def test_branches_stepped_together_return_what_one_environment_at_a_time_does(with_behaviour):
+@pytest.mark.parametrize("lead_steps", [1, 6])
+def test_branches_stepped_together_return_what_one_environment_at_a_time_does(with_behaviour, lead_steps):
     """``branch_returns`` steps its simulators together (``core.physics.step_many``): each branch's return is, to the
     last bit, what its own environment stepped through gymnasium's ``step`` earns with the same actions and noise,
-    also when branches fall at different steps."""
+    also when branches fall at different steps; with a ``lead`` playing the steps after the first up to
+    ``lead_steps`` - 1 (here a function of the observation) before the continuation takes over."""
     task, data = get_task("hopper"), load_offline_data("hopper", "medium")
     rng = np.random.default_rng(3)
     picks = pick_steps(data, list(range(len(data.trajectories))), 8, rng)
@@ -135,7 +137,14 @@ def test_branches_stepped_together_return_what_one_environment_at_a_time_does(wi
     a1, a2 = perturbed_pair(acts, rng)
     sims, first, actor = np.concatenate([sims, sims]), np.concatenate([a1, a2]), Flailing()
     horizon, gamma, seed = 200, 0.99, 11
-    got = branch_returns(task, sims, first, actor, horizon, gamma, seed)
+    lead_calls = []
+
+    def lead(rows, o, r):  # the actions after the first, for the rows just stepped
+        lead_calls.append(len(rows))
+        return np.tanh(o[:, :3]).astype(np.float32)
+
+    got = branch_returns(task, sims, first, actor, horizon, gamma, seed, lead, lead_steps)
+    assert len(lead_calls) == lead_steps - 1
     n, half = len(sims), len(sims) // 2
     envs = [task.make().unwrapped for _ in range(n)]
     ret, alive, obs, actions, disc, ended = np.zeros(n), np.ones(n, bool), np.zeros((n, 11)), first, 1.0, []
@@ -148,6 +157,9 @@ def test_branches_stepped_together_return_what_one_environment_at_a_time_does(wi
             ret[j], alive[j] = ret[j] + disc * r, not term
             ended += [k] if term else []
         disc *= gamma
+        if k + 1 < lead_steps:
+            actions = np.tanh(obs[:, :3]).astype(np.float32)
+            continue
         noise = int(np.random.default_rng([seed, k]).integers(2**63))
         actions = np.concatenate([actor.act(o, np.random.default_rng(noise)) for o in (obs[:half], obs[half:])])
     assert match == 1.0 and len(set(ended)) > 1  # branches fell at several different steps

@@ -40,6 +40,24 @@ from core.store import checkpoint as ckpt
 from core.store.layout import behavior_path
 
 
+def dt_lead(policy: ReturnConditionedPolicy, w: list, rtg_p: torch.Tensor, first: np.ndarray):
+    """``branch_returns``' lead for 2N branches (asked first, then base): the DT continues each from its data window
+    (``shifted_requests``' windows, the asked ones with the shifted RTG), its first action already played."""
+    two = lambda x: torch.cat([x, x])  # noqa: E731
+    rtg = torch.cat([rtg_p, w[0]])  # (2N, K)
+    actions = two(w[2])
+    actions[:, -1] = torch.as_tensor(first)
+    policy._set({"states": two(w[1]), "actions": actions, "rtg": rtg, "timesteps": two(w[3]), "mask": two(w[4]),
+                 "rtg_now": rtg[:, -1].clone(), "t": two(w[3])[:, -1].clone(),
+                 "_pending": torch.zeros(len(rtg), w[1].shape[-1])})  # fmt: skip
+
+    def lead(rows: np.ndarray, obs: np.ndarray, rewards: np.ndarray) -> np.ndarray:
+        policy.observe(rewards, index=rows)
+        return policy.act(obs, index=rows)
+
+    return lead
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--task", required=True)
@@ -51,6 +69,9 @@ def main() -> None:
     ap.add_argument("--score-seed", type=int, default=7)
     ap.add_argument("--out", required=True)
     ap.add_argument("--actor", default="", help="a DT checkpoint: score its alignment pairs, not the gate's")
+    ap.add_argument("--lead-steps", type=int, default=1,
+                    help="with --actor: the DT keeps playing its (shifted or not) request for this many steps "
+                         "before the behaviour policy takes over (1: the first action only, as the gate)")  # fmt: skip
     a = ap.parse_args()
     task, data = get_task(a.task), load_offline_data(a.task, a.dataset)
     critics = {n: ckpt.load_critic(Path(p)) for n, p in (c.split("=", 1) for c in a.critics)}
@@ -70,7 +91,9 @@ def main() -> None:
             a2 = policy.actor(*w, last_only=True)[:, -1].numpy().astype(np.float32)
             a1 = policy.actor(rtg_p, *w[1:], last_only=True)[:, -1].numpy().astype(np.float32)
         up = sign.reshape(-1).numpy() > 0
+        lead = dt_lead(policy, w, rtg_p, np.concatenate([a1, a2])) if a.lead_steps > 1 else None
     else:
+        lead = None
         rng = np.random.default_rng(a.score_seed)  # the gate's draws, in the gate's order
         picks = pick_steps(data, ids, a.states, rng)
         sims, obs, acts, match = replay_states(task, data, episode_seeds(data.dataset_id), picks)
@@ -80,7 +103,10 @@ def main() -> None:
     dq = {n: pair_gaps(q_values(c, data, np.concatenate([obs, obs]), both[1]).min(0)) for n, (c, _) in critics.items()}
     runs = []
     for k in tqdm(range(2 * a.rollouts), desc=f"{task.name}/{a.dataset} rollouts", unit="rollout"):
-        runs.append(pair_gaps(branch_returns(task, *both, actor, a.horizon, gamma, a.score_seed + k)))
+        if lead is not None:
+            lead = dt_lead(policy, w, rtg_p, np.concatenate([a1, a2]))  # every rollout from the same windows
+        g = branch_returns(task, *both, actor, a.horizon, gamma, a.score_seed + k, lead, a.lead_steps)
+        runs.append(pair_gaps(g))
     runs = np.stack(runs)  # (2R, pairs): each rollout's first-minus-second gap
     out = {"task": task.name, "dataset": a.dataset, "pairs": len(a1), "replay_match": match, "rows": []}
     r = 1
