@@ -29,6 +29,15 @@ def rescored(report: dict, kind: str, stats: dict) -> dict:
     return score_sweep(res, get_task(report["task"]), stats)
 
 
+def find_report(exp: Path, folders: tuple[str, ...], tag: str, e: int) -> Path | None:
+    """The first of ``folders`` (under ``exp``) holding model ``tag``'s report on seed set ``e``; None if none does."""
+    for folder in folders:
+        path = exp / folder / f"{tag}-eval-{e}/report.json"
+        if path.exists():
+            return path
+    return None
+
+
 def in_range_cell(path: Path, kind: str, stats: dict) -> tuple[float, float]:
     """(in-range Spearman, alignment error) of one model's sweep in the report at ``path``, on ``stats``' range."""
     m = rescored(json.loads(Path(path).read_text()), kind, stats)

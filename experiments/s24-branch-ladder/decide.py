@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "experiments" / "s19-long-dt"))
 sys.path.insert(0, str(ROOT / "experiments"))
-from rescore import in_range_cell  # noqa: E402
+from rescore import find_report, in_range_cell  # noqa: E402
 from ship_rule import verdict  # noqa: E402
 
 SETS = {300000: "validation", 100000: "test"}
@@ -25,11 +25,7 @@ DECIDING = (3, 4, 5)
 
 def report(exp: Path, tag: str, e: int) -> Path | None:
     """Where a model's report is: this session's, session 23's or session 22's folder."""
-    for folder in ("s24-branch-ladder", "s23-top-ship", "s22-ladder"):
-        path = exp / folder / f"{tag}-eval-{e}/report.json"
-        if path.exists():
-            return path
-    return None
+    return find_report(exp, ("s24-branch-ladder", "s23-top-ship", "s22-ladder"), tag, e)
 
 
 def ahead(a: tuple[float, float], b: tuple[float, float]) -> bool:

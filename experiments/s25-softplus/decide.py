@@ -1,0 +1,58 @@
+"""s25-softplus questions 44-46, read off the reports (RULES.md): KS (softplus), KQ (relu, session 24) and their DTs
+(H) on validation and test, on `control`'s range, then the counts, means and question 46 by `experiments/ship_rule.py`.
+
+    python experiments/s25-softplus/decide.py [EXP]     (EXP: default /work/exp)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "experiments" / "s19-long-dt"))
+sys.path.insert(0, str(ROOT / "experiments"))
+from rescore import find_report, in_range_cell  # noqa: E402
+from ship_rule import verdict  # noqa: E402
+
+SETS = {300000: "validation", 100000: "test"}
+STATS = json.loads((ROOT / "checkpoints/hopper/control/dt/model.json").read_text())["return_stats"]
+FOLDERS = ("s25-softplus", "s24-branch-ladder", "s23-top-ship", "s22-ladder")
+KIND = {"H": "dt", "KQ": "qalign", "KS": "qalign"}
+SEEDS = (3, 4, 5)
+
+
+def ahead(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """Higher Spearman and lower error (ties fail)."""
+    return a[0] > b[0] and a[1] < b[1]
+
+
+def main(exp: Path) -> None:
+    cells = {}
+    for s in SEEDS:
+        for arm, kind in KIND.items():
+            for e, name in SETS.items():
+                path = find_report(exp, FOLDERS, f"{arm}{s}", e)
+                if path is not None:
+                    cells[arm, s, e] = c = in_range_cell(path, kind, STATS)
+                    print(f"{arm}{s} {name:10s} {c[0]:.4f} / {c[1]:.4f}")
+    val = 300000
+    done = [s for s in SEEDS if ("KS", s, val) in cells]
+    wins = [s for s in done if ahead(cells["KS", s, val], cells["H", s, val])]
+    print(f"question 45: KS ahead of its DT on validation in {len(wins)} of {len(done)} seeds {wins}")
+    if len(done) == len(SEEDS):
+        mean = {arm: [sum(cells[arm, s, val][i] for s in SEEDS) / len(SEEDS) for i in (0, 1)] for arm in KIND}
+        for arm, m in mean.items():
+            print(f"  three-seed validation mean {arm} {m[0]:.4f} / {m[1]:.4f}")
+        print("question 44: KS " + ("ahead of" if ahead(mean["KS"], mean["KQ"]) else "not ahead of") + " KQ")
+    new = [find_report(exp, FOLDERS, "KS5", e) for e in SETS]
+    if all(new):
+        old = [find_report(exp, FOLDERS, "KQ5", e) for e in SETS]
+        ships, lines = verdict(*([json.loads(p.read_text()) for p in ps] for ps in (new, old)))
+        print("question 46 (ship_rule.py, the reports' own in-range cells):", *lines, sep="\n  ")
+        print("  verdict: KS5 " + ("replaces KQ5" if ships else "does not replace KQ5"))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/work/exp"))
