@@ -197,6 +197,17 @@ class ReturnConditionedPolicy:
             "_pending": torch.as_tensor(obs, dtype=torch.float32),
         }
 
+    def resume(self, windows: list[torch.Tensor], first: np.ndarray) -> None:
+        """Take over N episodes mid-way. ``windows`` = rtg (N, K), states (N, K, obs_dim) normalised, actions
+        (N, K, act_dim), timesteps (N, K), mask (N, K): the last K steps up to the current one, as a rollout (or
+        ``core.critic_quality.data_window``) holds them; ``first`` (N, act_dim): the current step's action, already
+        chosen. Then ``observe`` and ``act`` go on from the next step as if this policy had played the window."""
+        rtg, states, actions, timesteps, mask = (w.clone() for w in windows)
+        actions[:, -1] = torch.as_tensor(np.asarray(first, dtype=np.float32))
+        self._set({"states": states, "actions": actions, "rtg": rtg, "timesteps": timesteps, "mask": mask,
+                   "rtg_now": rtg[:, -1].clone(), "t": timesteps[:, -1].clone(),
+                   "_pending": torch.zeros(len(rtg), states.shape[-1])})  # fmt: skip
+
     def _set(self, buffers: dict[str, torch.Tensor]) -> None:
         for k, v in buffers.items():
             setattr(self, k, v)

@@ -13,6 +13,7 @@ from core.critic_quality import (
     GATE,
     QualityConfig,
     _set_sim_state,
+    actor_lead,
     branch_returns,
     data_window,
     discounted_tails,
@@ -24,6 +25,7 @@ from core.critic_quality import (
     reference_ranking,
     replay_states,
     score,
+    shifted_requests,
 )
 from core.data.dataset import load_offline_data
 from core.data.minari_io import episode_seeds
@@ -194,6 +196,13 @@ def test_alignment_pairs_use_the_datas_history_and_flip_with_a_negated_critic(wi
     assert flipped["pair_agreement"] == pytest.approx(1.0 - out["pair_agreement"])
     assert flipped["q_follows_request"] == pytest.approx(1.0 - out["q_follows_request"])
     assert flipped["env_follows_request"] == out["env_follows_request"]  # the truth does not depend on the critic
+    assert flipped["objections"] == pytest.approx(1.0 - out["objections"])  # Q objects exactly where -Q does not
+    led = score(critic, meta, data, replace(cfg, lead_steps=8))["alignment_pairs"]  # the actor plays 8 steps first
+    assert led["lead_steps"] == 8 and led["objections"] == out["objections"]  # same pairs, same Q
+    for o in (out, led):
+        assert 0.0 <= o["env_follows_request"] <= 1.0
+        agree = o["objection_agreement"]
+        assert 0.0 <= agree <= 1.0 if o["objection_pairs"] else np.isnan(agree)
     policy = ReturnConditionedPolicy.load(writable_models["dt"])
     tr = data.trajectories[1]
     rtg, states, actions, timesteps, mask = data_window(policy, tr, 3)
@@ -201,6 +210,14 @@ def test_alignment_pairs_use_the_datas_history_and_flip_with_a_negated_critic(wi
     assert rtg[0, -1].item() * policy.scale == pytest.approx(float(tr.returns_to_go[3]), rel=1e-5)
     assert torch.equal(actions[0, -1], torch.zeros(actions.shape[-1]))  # the current action is the one asked for
     assert torch.allclose(actions[0, -2], torch.as_tensor(tr.actions[2]))
+    w, rtg_p, _ = shifted_requests(policy, data, get_task("hopper"), {1: [3, 5], 2: [4]}, 7)
+    first = np.arange(6 * 3, dtype=np.float32).reshape(6, 3) / 18.0
+    lead = actor_lead(policy, w, rtg_p, first)  # branches stacked (asked, base): each continues its own window
+    torch.testing.assert_close(policy.rtg_now, torch.cat([rtg_p[:, -1], w[0][:, -1]]))
+    assert torch.equal(policy.actions[:, -1], torch.as_tensor(first)) and torch.equal(policy.t[:3], w[3][:, -1])
+    obs = np.stack([data.trajectories[i].observations[t + 1] for i, t in ((1, 3), (1, 5), (2, 4))] * 2)
+    acts = lead(np.arange(6), obs, np.ones(6))
+    assert acts.shape == (6, 3) and not np.allclose(acts[:3], acts[3:])  # the shifted request changes the action
 
 
 def test_critic_never_trains_on_held_out_episodes(with_behaviour):

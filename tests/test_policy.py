@@ -32,6 +32,27 @@ def test_batched_policy_matches_unbatched_exactly(tiny_models):
             p.observe(rewards[i : i + 1])
 
 
+def test_a_policy_resumed_from_anothers_window_acts_as_it_does(tiny_models):
+    """``resume`` takes over episodes mid-way from their windows (the current action already played): from then on
+    it acts exactly as the policy that played those steps, past the point where the window slides."""
+    a = ReturnConditionedPolicy.load(tiny_models["dt"])
+    targets = np.array([0.3, 0.9]) * a.return_range[1]
+    a.reset(obs_batch(2), targets)
+    for t in range(23):
+        first = a.act(obs_batch(2, seed=t + 1))
+        if t < 22:
+            a.observe(np.array([1.0, 3.0]) * t)
+    b = ReturnConditionedPolicy.load(tiny_models["dt"])
+    windows = [a.rtg, a.states, a.actions.clone(), a.timesteps, a.mask]
+    windows[2][:, -1] = 0.0  # as a window of data holds it: the current action is the one asked for
+    b.resume(windows, first)
+    for t in range(23, 30):
+        for p in (a, b):
+            p.observe(np.array([2.0, 0.5]) * t)
+        np.testing.assert_array_equal(b.act(obs_batch(2, seed=t + 1)), a.act(obs_batch(2, seed=t + 1)))
+    assert torch.equal(b.t, a.t) and torch.equal(b.rtg_now, a.rtg_now)
+
+
 def test_rtg_decreases_by_scaled_reward_and_reanchors(tiny_models):
     p = ReturnConditionedPolicy.load(tiny_models["dt"])
     p.scale = 100.0  # keep the numbers readable; the tiny dataset's best return is small

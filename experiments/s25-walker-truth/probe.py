@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from core.behavior.policy import load_actor
 from core.critic_quality import (
+    actor_lead,
     branch_returns,
     order_agreement,
     pair_gaps,
@@ -38,24 +39,6 @@ from core.envs import get_task
 from core.policy import ReturnConditionedPolicy
 from core.store import checkpoint as ckpt
 from core.store.layout import behavior_path
-
-
-def dt_lead(policy: ReturnConditionedPolicy, w: list, rtg_p: torch.Tensor, first: np.ndarray):
-    """``branch_returns``' lead for 2N branches (asked first, then base): the DT continues each from its data window
-    (``shifted_requests``' windows, the asked ones with the shifted RTG), its first action already played."""
-    two = lambda x: torch.cat([x, x])  # noqa: E731
-    rtg = torch.cat([rtg_p, w[0]])  # (2N, K)
-    actions = two(w[2])
-    actions[:, -1] = torch.as_tensor(first)
-    policy._set({"states": two(w[1]), "actions": actions, "rtg": rtg, "timesteps": two(w[3]), "mask": two(w[4]),
-                 "rtg_now": rtg[:, -1].clone(), "t": two(w[3])[:, -1].clone(),
-                 "_pending": torch.zeros(len(rtg), w[1].shape[-1])})  # fmt: skip
-
-    def lead(rows: np.ndarray, obs: np.ndarray, rewards: np.ndarray) -> np.ndarray:
-        policy.observe(rewards, index=rows)
-        return policy.act(obs, index=rows)
-
-    return lead
 
 
 def main() -> None:
@@ -91,7 +74,7 @@ def main() -> None:
             a2 = policy.actor(*w, last_only=True)[:, -1].numpy().astype(np.float32)
             a1 = policy.actor(rtg_p, *w[1:], last_only=True)[:, -1].numpy().astype(np.float32)
         up = sign.reshape(-1).numpy() > 0
-        lead = dt_lead(policy, w, rtg_p, np.concatenate([a1, a2])) if a.lead_steps > 1 else None
+        lead = (lambda: actor_lead(policy, w, rtg_p, np.concatenate([a1, a2]))) if a.lead_steps > 1 else None  # noqa: E731
     else:
         lead = None
         rng = np.random.default_rng(a.score_seed)  # the gate's draws, in the gate's order
@@ -103,9 +86,8 @@ def main() -> None:
     dq = {n: pair_gaps(q_values(c, data, np.concatenate([obs, obs]), both[1]).min(0)) for n, (c, _) in critics.items()}
     runs = []
     for k in tqdm(range(2 * a.rollouts), desc=f"{task.name}/{a.dataset} rollouts", unit="rollout"):
-        if lead is not None:
-            lead = dt_lead(policy, w, rtg_p, np.concatenate([a1, a2]))  # every rollout from the same windows
-        g = branch_returns(task, *both, actor, a.horizon, gamma, a.score_seed + k, lead, a.lead_steps)
+        g = branch_returns(task, *both, actor, a.horizon, gamma, a.score_seed + k, lead() if lead else None,
+                           a.lead_steps)  # fmt: skip
         runs.append(pair_gaps(g))
     runs = np.stack(runs)  # (2R, pairs): each rollout's first-minus-second gap
     out = {"task": task.name, "dataset": a.dataset, "pairs": len(a1), "replay_match": match, "rows": []}
