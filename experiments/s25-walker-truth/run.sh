@@ -4,7 +4,8 @@
 #   MODE gate: the gate's pairs, R = 1-8 | align: the DT's alignment pairs, R = 1-8 | objects: those at R = 1-4 with
 #        the pairs the hinge acts on scored (amendment 3) | lead20: those with the DT playing 20 steps (amendment 4)
 #   TASK hopper (S0, K0, session 22's seed-3 DT) | walker2d (W0, WK0, the shipped DT) | halfcheetah (`pace` rebuilt
-#        and checked; the shipped Q-ALIGN DT's critic and the shipped DT; alignment modes only)
+#        and checked; the shipped Q-ALIGN DT's critic and the shipped DT; alignment modes only) | walker2d-mr
+#        (medium-replay rebuilt and checked; the shipped pair's Q-ALIGN critic and DT; alignment modes only)
 set -e
 EXP=${QDT_EXP:-/work/exp}/s25-walker-truth
 X=${QDT_EXP:-/work/exp}
@@ -30,8 +31,20 @@ got = fingerprint(load_offline_data('halfcheetah', 'pace'))['sha256']
 sys.exit(0 if got == '3ffb44fa52740a20' else f'pace rebuilt as {got}: not the shipped pair\'s data')"
   c="QA=$PWD/checkpoints/halfcheetah/pace/qalign/critic"
   D=pace A=$PWD/checkpoints/halfcheetah/pace/dt/model ;;
+walker2d-mr)
+  export MINARI_DATASETS_PATH=$EXP/datasets
+  [ -d $EXP/datasets/qalign/walker2d/medium-replay-v0 ] || nice -n 5 python -m core.data.collect --task walker2d --quality medium-replay > $L/collect-walker2d-mr.log 2>&1
+  python -c "
+import sys
+from core.data.dataset import load_offline_data
+from core.data.fingerprint import fingerprint
+got = fingerprint(load_offline_data('walker2d', 'medium-replay'))['sha256']
+sys.exit(0 if got == '558c3b9885e2ae7f' else f'medium-replay rebuilt as {got}: not the shipped pair\'s data')"
+  c="QA=$PWD/checkpoints/walker2d/medium-replay/qalign/critic"
+  D=medium-replay A=$PWD/checkpoints/walker2d/medium-replay/dt/model ;;
 *) echo "unknown task $2" >&2; exit 2 ;;
 esac
+task=${2%-mr}
 case "$1" in
 gate) out=$2 opts="--rollouts 8" ;;
 align) out=align-$2 opts="--rollouts 8 --actor $A" ;;
@@ -39,5 +52,5 @@ objects) out=objects-$2 opts="--rollouts 4 --actor $A" ;;
 lead20) out=lead20-$2 opts="--rollouts 4 --actor $A --lead-steps 20" ;;
 *) echo "unknown mode $1" >&2; exit 2 ;;
 esac
-[ -f $EXP/$out.json ] || PYTHONPATH=$PWD nice -n 5 python experiments/s25-walker-truth/probe.py --task $2 --dataset $D --critics $c $opts --out $EXP/$out.json > $L/probe-$out.log 2>&1
+[ -f $EXP/$out.json ] || PYTHONPATH=$PWD nice -n 5 python experiments/s25-walker-truth/probe.py --task $task --dataset $D --critics $c $opts --out $EXP/$out.json > $L/probe-$out.log 2>&1
 tail -1 $L/probe-$out.log
