@@ -250,19 +250,10 @@ def truth(
     """Each branch's discounted return, averaged over ``cfg.truth_rollouts`` rollouts (seeds score_seed + 2r +
     offset: with one rollout, score_seed for the truth and score_seed + 1 for its consistency check). -> (N,)
     ``lead``: makes a fresh ``branch_returns`` lead for each rollout (it plays ``cfg.lead_steps`` - 1 steps)."""
-    runs = [
-        branch_returns(
-            task,
-            *both,
-            actor,
-            cfg.horizon,
-            gamma,
-            cfg.score_seed + 2 * r + offset,
-            lead() if lead else None,
-            cfg.lead_steps,
-        )  # fmt: skip
-        for r in range(max(1, cfg.truth_rollouts))
-    ]
+    runs = []
+    for r in range(max(1, cfg.truth_rollouts)):
+        seed, lead_r = cfg.score_seed + 2 * r + offset, lead() if lead else None
+        runs.append(branch_returns(task, *both, actor, cfg.horizon, gamma, seed, lead_r, cfg.lead_steps))
     return np.mean(runs, axis=0)
 
 
