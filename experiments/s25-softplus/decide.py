@@ -1,5 +1,6 @@
-"""s25-softplus questions 44-46, read off the reports (RULES.md): KS (softplus), KQ (relu, session 24) and their DTs
-(H) on validation and test, on `control`'s range, then the counts, means and question 46 by `experiments/ship_rule.py`.
+"""s25-softplus questions 44-46 and 48, read off the reports (RULES.md): KS (softplus), KQ (relu, session 24), KZ (the
+stage without alignment) and their DTs (H) on validation and test, on `control`'s range, then the counts, means,
+distances to the DTs and question 46 by `experiments/ship_rule.py`.
 
     python experiments/s25-softplus/decide.py [EXP]     (EXP: default /work/exp)
 """
@@ -19,7 +20,7 @@ from ship_rule import verdict  # noqa: E402
 SETS = {300000: "validation", 100000: "test"}
 STATS = json.loads((ROOT / "checkpoints/hopper/control/dt/model.json").read_text())["return_stats"]
 FOLDERS = ("s25-softplus", "s24-branch-ladder", "s23-top-ship", "s22-ladder")
-KIND = {"H": "dt", "KQ": "qalign", "KS": "qalign"}
+KIND = {"H": "dt", "KQ": "qalign", "KS": "qalign", "KZ": "qalign"}
 SEEDS = (3, 4, 5)
 
 
@@ -46,6 +47,10 @@ def main(exp: Path) -> None:
         for arm, m in mean.items():
             print(f"  three-seed validation mean {arm} {m[0]:.4f} / {m[1]:.4f}")
         print("question 44: KS " + ("ahead of" if ahead(mean["KS"], mean["KQ"]) else "not ahead of") + " KQ")
+    if all(("KZ", s, val) in cells for s in SEEDS):  # question 48: the distance to the DT without any alignment
+        for arm in ("KQ", "KS", "KZ"):
+            gap = [sum(abs(cells[arm, s, val][i] - cells["H", s, val][i]) for s in SEEDS) / len(SEEDS) for i in (0, 1)]
+            print(f"question 48: mean |{arm} - H| on validation: Spearman {gap[0]:.4f}, error {gap[1]:.4f}")
     new = [find_report(exp, FOLDERS, "KS5", e) for e in SETS]
     if all(new):
         old = [find_report(exp, FOLDERS, "KQ5", e) for e in SETS]
