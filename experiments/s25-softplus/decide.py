@@ -43,7 +43,8 @@ def main(exp: Path) -> None:
     wins = [s for s in done if ahead(cells["KS", s, val], cells["H", s, val])]
     print(f"question 45: KS ahead of its DT on validation in {len(wins)} of {len(done)} seeds {wins}")
     if len(done) == len(SEEDS):
-        mean = {arm: [sum(cells[arm, s, val][i] for s in SEEDS) / len(SEEDS) for i in (0, 1)] for arm in KIND}
+        mean = {arm: [sum(cells[arm, s, val][i] for s in SEEDS) / len(SEEDS) for i in (0, 1)] for arm in KIND
+                if all((arm, s, val) in cells for s in SEEDS)}  # fmt: skip
         for arm, m in mean.items():
             print(f"  three-seed validation mean {arm} {m[0]:.4f} / {m[1]:.4f}")
         print("question 44: KS " + ("ahead of" if ahead(mean["KS"], mean["KQ"]) else "not ahead of") + " KQ")
