@@ -338,15 +338,20 @@ def sensitivity(critic: TwinCritic, data: OfflineData, obs: np.ndarray, seed: in
     return float(np.median(spread / np.maximum(noise, 1e-9)))
 
 
+def ranking_draws(data: OfflineData, task: TaskSpec, ids: list[int], cfg: QualityConfig) -> tuple:
+    """The ranking test's held-out states and pairs (score seed ``cfg.score_seed``): (simulator states, observations,
+    the data's actions, replay match, first actions a1, second actions a2)."""
+    rng = np.random.default_rng(cfg.score_seed)
+    picks = pick_steps(data, ids, cfg.states, rng)
+    sims, obs, acts, replay_match = replay_states(task, data, episode_seeds(data.dataset_id), picks)
+    return (sims, obs, acts, replay_match, *perturbed_pair(acts, rng))
+
+
 def action_ranking(
     critic: TwinCritic, data: OfflineData, task: TaskSpec, ids: list[int], cfg: QualityConfig, gamma: float
 ) -> tuple[dict, np.ndarray]:
     """Agreement of Q's order of (a, a') with the rollouts' order; returns the scores and the states' observations."""
-    rng = np.random.default_rng(cfg.score_seed)
-    seeds = episode_seeds(data.dataset_id)
-    picks = pick_steps(data, ids, cfg.states, rng)
-    sims, obs, acts, replay_match = replay_states(task, data, seeds, picks)
-    a1, a2 = perturbed_pair(acts, rng)
+    sims, obs, acts, replay_match, a1, a2 = ranking_draws(data, task, ids, cfg)
     actor = load_actor(behavior_path(task.name, "medium"))
     both = np.concatenate([sims, sims]), np.concatenate([a1, a2])
     g = truth(task, both, actor, cfg, gamma)
@@ -415,6 +420,21 @@ def shifted_requests(
 
 
 @torch.no_grad()
+def alignment_draws(
+    policy: ReturnConditionedPolicy, data: OfflineData, task: TaskSpec, ids: list[int], cfg: QualityConfig
+) -> tuple:
+    """The alignment pairs' held-out states and actions (score seed ``cfg.score_seed``): (simulator states,
+    observations, replay match, the actor's windows, their shifted RTG, sign of the shift (N, 1), the actor's action
+    asked for the shifted RTG, its action for the RTG as it is; actions float32 (N, act_dim))."""
+    picks = pick_steps(data, ids, cfg.states, np.random.default_rng([cfg.score_seed, 2]))
+    sims, obs, _, replay_match = replay_states(task, data, episode_seeds(data.dataset_id), picks)
+    w, rtg_p, sign = shifted_requests(policy, data, task, picks, cfg.score_seed)
+    base = policy.actor(*w, last_only=True)[:, -1].numpy().astype(np.float32)
+    asked = policy.actor(rtg_p, *w[1:], last_only=True)[:, -1].numpy().astype(np.float32)
+    return sims, obs, replay_match, w, rtg_p, sign, asked, base
+
+
+@torch.no_grad()
 def alignment_pairs(
     critic: TwinCritic, data: OfflineData, task: TaskSpec, ids: list[int], cfg: QualityConfig, gamma: float
 ) -> dict:
@@ -428,12 +448,8 @@ def alignment_pairs(
     often the rollouts side with Q there (``objection_agreement``; session 25: 0.24-0.40 at 20 steps, so the
     loss's corrections mostly pointed the wrong way)."""
     policy = ReturnConditionedPolicy.load(cfg.actor)
-    picks = pick_steps(data, ids, cfg.states, np.random.default_rng([cfg.score_seed, 2]))
-    sims, obs, _, _ = replay_states(task, data, episode_seeds(data.dataset_id), picks)
-    w, rtg_p, sign = shifted_requests(policy, data, task, picks, cfg.score_seed)
-    base = policy.actor(*w, last_only=True)[:, -1].numpy()
-    asked = policy.actor(rtg_p, *w[1:], last_only=True)[:, -1].numpy()
-    both = np.concatenate([sims, sims]), np.concatenate([asked, base]).astype(np.float32)
+    sims, obs, _, w, rtg_p, sign, asked, base = alignment_draws(policy, data, task, ids, cfg)
+    both = np.concatenate([sims, sims]), np.concatenate([asked, base])
     actor = load_actor(behavior_path(task.name, "medium"))
     lead = (lambda: actor_lead(policy, w, rtg_p, both[1])) if cfg.lead_steps > 1 else None  # noqa: E731
     g = truth(task, both, actor, cfg, gamma, lead=lead)

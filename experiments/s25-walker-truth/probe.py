@@ -17,24 +17,21 @@ import json
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from core.behavior.policy import load_actor
 from core.critic_quality import (
+    QualityConfig,
     actor_lead,
+    alignment_draws,
     branch_returns,
     order_agreement,
     pair_gaps,
-    perturbed_pair,
-    pick_steps,
     q_values,
     ranking_ceiling,
-    replay_states,
-    shifted_requests,
+    ranking_draws,
 )
 from core.data.dataset import holdout_ids, load_offline_data
-from core.data.minari_io import episode_seeds
 from core.envs import get_task
 from core.policy import ReturnConditionedPolicy
 from core.store import checkpoint as ckpt
@@ -64,23 +61,15 @@ def main() -> None:
             raise SystemExit(f"the critics differ in {key}: score them in separate runs")
     gamma = float(meta["gamma"])
     ids = holdout_ids(len(data.trajectories), int(meta["holdout_every"]))
-    up = None
+    up, lead, cfg = None, None, QualityConfig(states=a.states, score_seed=a.score_seed)
     if a.actor:  # alignment_pairs' draws: (asked, base), "more" where delta > 0
         policy = ReturnConditionedPolicy.load(Path(a.actor))
-        picks = pick_steps(data, ids, a.states, np.random.default_rng([a.score_seed, 2]))
-        sims, obs, _, match = replay_states(task, data, episode_seeds(data.dataset_id), picks)
-        w, rtg_p, sign = shifted_requests(policy, data, task, picks, a.score_seed)
-        with torch.no_grad():
-            a2 = policy.actor(*w, last_only=True)[:, -1].numpy().astype(np.float32)
-            a1 = policy.actor(rtg_p, *w[1:], last_only=True)[:, -1].numpy().astype(np.float32)
+        sims, obs, match, w, rtg_p, sign, a1, a2 = alignment_draws(policy, data, task, ids, cfg)
         up = sign.reshape(-1).numpy() > 0
-        lead = (lambda: actor_lead(policy, w, rtg_p, np.concatenate([a1, a2]))) if a.lead_steps > 1 else None  # noqa: E731
-    else:
-        lead = None
-        rng = np.random.default_rng(a.score_seed)  # the gate's draws, in the gate's order
-        picks = pick_steps(data, ids, a.states, rng)
-        sims, obs, acts, match = replay_states(task, data, episode_seeds(data.dataset_id), picks)
-        a1, a2 = perturbed_pair(acts, rng)
+        if a.lead_steps > 1:
+            lead = lambda: actor_lead(policy, w, rtg_p, np.concatenate([a1, a2]))  # noqa: E731
+    else:  # the gate's draws
+        sims, obs, _, match, a1, a2 = ranking_draws(data, task, ids, cfg)
     actor = load_actor(behavior_path(task.name, "medium"))
     both = np.concatenate([sims, sims]), np.concatenate([a1, a2])
     dq = {n: pair_gaps(q_values(c, data, np.concatenate([obs, obs]), both[1]).min(0)) for n, (c, _) in critics.items()}
