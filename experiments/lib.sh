@@ -11,6 +11,8 @@
 #                 SRC/$T/$D/s$S/pretrain (copied into $R; SRC empty: $R's own), with the critic of
 #                 $R/s${CRITIC_SEED:-0} (linked) and weak_flag's override; log $L/qalign-LOG.log; skipped where
 #                 the model exists
+#   same_data TASK DATASET SHA  stops the script unless the dataset (under $MINARI_DATASETS_PATH) has fingerprint SHA
+#                 (a shipped model's `data_fingerprint.sha256`); prints it
 #   eval_seed_sets TAG DATASET MODELS [OPTS...]  core.evaluate of $T, seed $S, on the validation (300000+) and test
 #                           (100000+) seed sets into $EXP/TAG-eval-E (skipped where the report exists)
 #   reports TAG   the two reports eval_seed_sets wrote (validation first)
@@ -41,6 +43,15 @@ qalign_from() {
   mkdir -p $R/s$S; [ -e $R/s$S/critic ] || ln -s ../s$cs/critic $R/s$S/critic
   [ -z "$src" ] || [ -d $R/s$S/pretrain ] || cp -r $src/$T/$D/s$S/pretrain $R/s$S/pretrain
   [ -f $QDT_CHECKPOINTS/$T/$D/qalign/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage qalign $(weak_flag $cs) "$@" > $L/qalign-$log.log 2>&1
+}
+same_data() {
+  python -c "
+import sys
+from core.data.dataset import load_offline_data
+from core.data.fingerprint import fingerprint
+got = fingerprint(load_offline_data('$1', '$2'))['sha256']
+print('fingerprint', got)
+sys.exit(0 if got == '$3' else f'$1 / $2 rebuilt as {got}, not $3: not the data it must be')"
 }
 eval_seed_sets() {
   local tag=$1 data=$2 models=$3

@@ -14,13 +14,7 @@ PAIRS="--cfg.critic-pair-weight 50 --cfg.critic-pair-loss logistic --cfg.critic-
 case "$1" in
 data)
   [ -d $EXP/datasets/qalign/$T/$D-v0 ] || nice -n 5 python -m core.data.collect --task $T --quality $D > $L/collect.log 2>&1
-  python -c "
-import sys
-from core.data.dataset import load_offline_data
-from core.data.fingerprint import fingerprint
-got = fingerprint(load_offline_data('$T', '$D'))['sha256']
-print('fingerprint', got)
-sys.exit(0 if got == '6dcdddaa89f71947' else 'not the shipped models\' data')"
+  same_data $T $D 6dcdddaa89f71947
   ;;
 critic)  # W0, then its gate score kept in a copy (the continuation rewrites the critic's files)
   [ -f $R/s0/critic/critic.json ] || [ -f $EXP/W0/$T/$D/s0/critic/critic.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed 0 --config mid --stage critic > $L/critic-W0.log 2>&1

@@ -23,23 +23,13 @@ hopper)
 halfcheetah)
   export MINARI_DATASETS_PATH=$EXP/datasets
   [ -d $EXP/datasets/qalign/halfcheetah/pace-v0 ] || nice -n 5 python -m core.data.collect --task halfcheetah --quality pace > $L/collect-pace.log 2>&1
-  python -c "
-import sys
-from core.data.dataset import load_offline_data
-from core.data.fingerprint import fingerprint
-got = fingerprint(load_offline_data('halfcheetah', 'pace'))['sha256']
-sys.exit(0 if got == '3ffb44fa52740a20' else f'pace rebuilt as {got}: not the shipped pair\'s data')"
+  same_data halfcheetah pace 3ffb44fa52740a20
   c="QA=$PWD/checkpoints/halfcheetah/pace/qalign/critic"
   D=pace A=$PWD/checkpoints/halfcheetah/pace/dt/model ;;
 walker2d-mr)
   export MINARI_DATASETS_PATH=$EXP/datasets
   [ -d $EXP/datasets/qalign/walker2d/medium-replay-v0 ] || nice -n 5 python -m core.data.collect --task walker2d --quality medium-replay > $L/collect-walker2d-mr.log 2>&1
-  python -c "
-import sys
-from core.data.dataset import load_offline_data
-from core.data.fingerprint import fingerprint
-got = fingerprint(load_offline_data('walker2d', 'medium-replay'))['sha256']
-sys.exit(0 if got == '558c3b9885e2ae7f' else f'medium-replay rebuilt as {got}: not the shipped pair\'s data')"
+  same_data walker2d medium-replay 558c3b9885e2ae7f
   c="QA=$PWD/checkpoints/walker2d/medium-replay/qalign/critic"
   D=medium-replay A=$PWD/checkpoints/walker2d/medium-replay/dt/model ;;
 *) echo "unknown task $2" >&2; exit 2 ;;
