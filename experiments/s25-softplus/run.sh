@@ -10,22 +10,13 @@ EXP=${QDT_EXP:-/work/exp}/s25-softplus
 S22=${QDT_EXP:-/work/exp}/s22-ladder
 S24=${QDT_EXP:-/work/exp}/s24-branch-ladder
 . "$(dirname "$0")/../lib.sh"
-own_runs
+if [ "$2" = zero ]; then own_runs $EXP/runs-zero $EXP/ckpt-zero; A=KZ OPTS="--cfg.eta-align 0"
+else own_runs; A=KS OPTS="--cfg.eta-align 1 --cfg.align-form softplus"; fi
 export MINARI_DATASETS_PATH=$S22/datasets-q
 R=$QDT_RUNS/$T/$D
 PAIRS="--cfg.critic-pair-weight 50 --cfg.critic-pair-loss logistic --cfg.critic-pair-batch 64"
 mkdir -p $R
 [ -e $R/branches ] || ln -s $S24/runs/$T/$D/branches $R/branches
 [ -e $R/s0 ] || ln -s $S24/runs/$T/$D/s0 $R/s0  # K0, scored (passed)
-if [ "$2" = zero ]; then
-  own_runs $EXP/runs-zero $EXP/ckpt-zero
-  R=$QDT_RUNS/$T/$D
-  mkdir -p $R
-  [ -e $R/branches ] || ln -s $S24/runs/$T/$D/branches $R/branches
-  [ -e $R/s0 ] || ln -s $S24/runs/$T/$D/s0 $R/s0
-  qalign_from $S22/runs-q $S KZ$S --cfg.eta-align 0 $PAIRS
-  read_at_control qalign KZ$S
-  exit
-fi
-qalign_from $S22/runs-q $S KS$S --cfg.eta-align 1 --cfg.align-form softplus $PAIRS
-read_at_control qalign KS$S
+qalign_from $S22/runs-q $S $A$S $OPTS $PAIRS
+read_at_control qalign $A$S
