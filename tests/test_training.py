@@ -68,6 +68,39 @@ def test_three_stages_then_save_load_round_trip(tiny_dataset, tiny_cfg):
     assert not torch.equal(actor(*args), dt_actor(*args)), "the alignment stage changed nothing"
 
 
+def test_reversed_direction_hands_the_alignment_loss_the_opposite_request(tiny_dataset, tiny_cfg, monkeypatch):
+    # the control (--cfg.align-direction reversed) changes the sign the loss reads, and nothing before it
+    from core.data.dataset import load_offline_data
+    from core.data.windows import FlatData, WindowSampler
+    from core.envs import get_task
+    from core.seeding import set_seed
+    from core.training import updates
+
+    data = load_offline_data("hopper", "medium")
+    flat = FlatData(data, get_task("hopper").rtg_scale, torch.device("cpu"))
+    real, seen = updates.L.alignment_loss, []
+
+    def spy(q_pert, q_orig, sign, *rest):
+        seen.append((q_pert.detach().clone(), sign.clone()))
+        return real(q_pert, q_orig, sign, *rest)
+
+    monkeypatch.setattr(updates.L, "alignment_loss", spy)
+    metrics = {}
+    for direction in ("request", "reversed"):
+        cfg = replace(tiny_cfg, align_direction=direction)
+        set_seed(0)
+        st = updates.ActorState(cfg, data.obs_dim, data.act_dim)
+        cs = updates.CriticState(cfg, data.obs_dim, data.act_dim)
+        qa = updates.QAlign(st, cs, cfg, "hopper", data.return_stats["max"], get_task("hopper").rtg_scale)
+        gen = torch.Generator().manual_seed(0)
+        w = WindowSampler(flat, cfg.dt.context_len, gen, cfg.window_sampling).sample(8)
+        metrics[direction] = qa.actor_step(w, 0, gen)
+    (q_req, asked), (q_rev, reversed_) = seen
+    assert torch.equal(q_req, q_rev), "the same actions and values up to the loss"
+    assert torch.equal(reversed_, -asked) and asked.abs().sum() > 0
+    assert metrics["request"]["losses/align"] != metrics["reversed"]["losses/align"]
+
+
 def test_ship_weights_picks_raw_or_ema_actor(tiny_dataset, tiny_cfg):
     from safetensors.torch import load_file
 

@@ -96,6 +96,10 @@ class TrainConfig:
     off the data). ``none``: raw."""
     align_form: Literal["relu", "softplus"] = "relu"
     """Penalty shape on value moving the wrong way."""
+    align_direction: Literal["request", "reversed"] = "request"
+    """``reversed``: a control, not a method: the alignment loss asks the critic's value to move against the
+    request (asking for more pushed toward actions the critic values less), everything else unchanged. Where
+    Q-ALIGN DT beats its DT, this says whether the gain comes from which way the critic points."""
     noise: Literal["sequence", "step"] = "sequence"
     """One delta per sequence (paper default) or one per step."""
     bf16: bool = False

@@ -178,7 +178,8 @@ class QAlign:
         self.cs.critic.requires_grad_(False)  # the critic learns only from its TD loss
         q_pert = self.cs.critic(w.states, a_pert)  # (2, B, K)
         self.cs.critic.requires_grad_(True)
-        align = L.alignment_loss(q_pert, q_orig, sign, w.mask, cfg.align_form)
+        asked = sign if cfg.align_direction == "request" else -sign
+        align = L.alignment_loss(q_pert, q_orig, asked, w.mask, cfg.align_form)
         with torch.no_grad():
             q_abs = L.masked_mean(q_orig.abs().mean(0), w.mask)
             self.q_scale = q_abs if self.q_scale == 0 else 0.99 * self.q_scale + 0.01 * q_abs
