@@ -1,10 +1,11 @@
 """s26-critic-sign (RULES.md): the DT and arms R, Z, F per training seed and on the mean, questions 49-52.
 
-PYTHONPATH=$PWD python experiments/s26-critic-sign/decide.py
+PYTHONPATH=$PWD python experiments/s26-critic-sign/decide.py [walker2d-mr | halfcheetah-pace]
 """
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,13 +13,14 @@ import numpy as np
 from experiments.table import cells
 
 EXP = Path(os.environ.get("QDT_EXP", "/work/exp")) / "s26-critic-sign"
+FOLDERS = {"walker2d-mr": EXP, "halfcheetah-pace": EXP / "halfcheetah-pace"}  # as arms.sh writes them
 ARMS = ("DT", "R", "Z", "F")
 SETS = {300000: "validation", 100000: "test"}
 FLOOR = (0.02, 0.007)  # session 25's random-stream noise floor (Spearman, error)
 
 
-def read(arm: str, seed: int, eval_seed: int) -> np.ndarray | None:
-    path = EXP / f"{arm}{seed}-eval-{eval_seed}" / "report.json"
+def read(folder: Path, arm: str, seed: int, eval_seed: int) -> np.ndarray | None:
+    path = folder / f"{arm}{seed}-eval-{eval_seed}" / "report.json"
     if not path.exists():
         return None
     (model,) = json.loads(path.read_text())["models"].values()
@@ -40,11 +42,11 @@ def direction(r: np.ndarray, f: np.ndarray) -> str:
     return "undecided"
 
 
-def main() -> None:
-    table = {}
+def main(pair: str) -> None:
+    folder, table = FOLDERS[pair], {}
     for seed in (0, 1):
         for es, name in SETS.items():
-            got = {a: read(a, seed, es) for a in ARMS}
+            got = {a: read(folder, a, seed, es) for a in ARMS}
             if any(v is None for v in got.values()):
                 print(f"seed {seed} {name}: missing", [a for a, v in got.items() if v is None])
                 continue
@@ -65,4 +67,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1] if len(sys.argv) > 1 else "walker2d-mr")
