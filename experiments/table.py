@@ -20,6 +20,11 @@ def cells(metrics: dict) -> tuple[float, float, float, float]:
     return inside["spearman"], inside["alignment_error"], metrics.get("spread_ratio", np.nan), metrics["best_return"]
 
 
+def ahead(a, b) -> bool:
+    """Cells a ahead of cells b on both in-range Spearman (higher) and alignment error (lower); ties fail."""
+    return bool(a[0] > b[0] and a[1] < b[1])
+
+
 def fmt(c) -> str:
     return f"{c[0]:.2f} / {c[1]:.3f} / {c[2]:.2f} / {c[3]:,.0f}"
 

@@ -16,6 +16,7 @@ sys.path.insert(0, str(ROOT / "experiments" / "s19-long-dt"))
 sys.path.insert(0, str(ROOT / "experiments"))
 from rescore import find_report, in_range_cell  # noqa: E402
 from ship_rule import verdict  # noqa: E402
+from table import ahead  # noqa: E402
 
 SETS = {300000: "validation", 100000: "test"}
 STATS = json.loads((ROOT / "checkpoints/hopper/control/dt/model.json").read_text())["return_stats"]
@@ -26,11 +27,6 @@ DECIDING = (3, 4, 5)
 def report(exp: Path, tag: str, e: int) -> Path | None:
     """Where a model's report is: this session's, session 23's or session 22's folder."""
     return find_report(exp, ("s24-branch-ladder", "s23-top-ship", "s22-ladder"), tag, e)
-
-
-def ahead(a: tuple[float, float], b: tuple[float, float]) -> bool:
-    """Higher Spearman and lower error (ties fail)."""
-    return a[0] > b[0] and a[1] < b[1]
 
 
 def main(exp: Path) -> None:

@@ -16,17 +16,13 @@ sys.path.insert(0, str(ROOT / "experiments" / "s19-long-dt"))
 sys.path.insert(0, str(ROOT / "experiments"))
 from rescore import find_report, in_range_cell  # noqa: E402
 from ship_rule import verdict  # noqa: E402
+from table import ahead  # noqa: E402
 
 SETS = {300000: "validation", 100000: "test"}
 STATS = json.loads((ROOT / "checkpoints/hopper/control/dt/model.json").read_text())["return_stats"]
 FOLDERS = ("s25-softplus", "s24-branch-ladder", "s23-top-ship", "s22-ladder")
 KIND = {"H": "dt", "KQ": "qalign", "KS": "qalign", "KZ": "qalign"}
 SEEDS = (3, 4, 5)
-
-
-def ahead(a: tuple[float, float], b: tuple[float, float]) -> bool:
-    """Higher Spearman and lower error (ties fail)."""
-    return a[0] > b[0] and a[1] < b[1]
 
 
 def main(exp: Path) -> None:

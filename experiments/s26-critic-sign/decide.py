@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.table import cells
+from experiments.table import ahead, cells
 
 EXP = Path(os.environ.get("QDT_EXP", "/work/exp")) / "s26-critic-sign"
 FOLDERS = {"walker2d-mr": EXP, "halfcheetah-pace": EXP / "halfcheetah-pace"}  # as arms.sh writes them
@@ -25,11 +25,6 @@ def read(folder: Path, arm: str, seed: int, eval_seed: int) -> np.ndarray | None
         return None
     (model,) = json.loads(path.read_text())["models"].values()
     return np.array(cells(model["metrics"]))
-
-
-def ahead(a: np.ndarray, b: np.ndarray) -> bool:
-    """a ahead of b on both Spearman (higher) and alignment error (lower)."""
-    return bool(a[0] > b[0] and a[1] < b[1])
 
 
 def direction(r: np.ndarray, f: np.ndarray) -> str:
