@@ -3,7 +3,7 @@ vs a naive per-sample Python loop. Synthetic Hopper-shaped data, so no dataset i
 
     python benchmarks/train_speed.py [--steps 30] [--embed-dim 128] [--bf16 | --compare-bf16] [--config paper --device cuda]
     python benchmarks/train_speed.py --compare-head | --compare-compile
-    python benchmarks/train_speed.py --before [REV] [--embed-dim 128] [--runs 4]
+    python benchmarks/train_speed.py --before [REV] [--embed-dim 128] [--runs 4] [--after-bf16]
 
 ``--compare-bf16`` measures fp32 and bf16 autocast side by side in one run (the ratio is what to trust); likewise
 ``--compare-head`` the other actor head (``DTConfig.action_head``: tanh vs mixture) and ``--compare-compile`` the actor
@@ -11,7 +11,9 @@ under ``torch.compile`` (inductor) against eager, for the two actor stages.
 ``--before REV`` (default ``HEAD``, the committed code) checks REV out into a temporary git worktree and times the
 same stages there and in this working tree, in subprocesses that alternate (before, after, before, ...) so that
 background load hits both alike; it prints each stage's median steps/s, before and after, their ratio, the CPU time
-per step (steadier than wall time on a shared machine) and the load average during the run. The timing routine uses
+per step (steadier than wall time on a shared machine) and the load average during the run. ``--after-bf16`` times
+the working tree with the actors' forward under bf16 autocast (``--cfg.bf16``) against REV in fp32: what a run with
+``--cfg.bf16`` gains on a CPU with native bf16 (AVX512-BF16 or AMX); the critic stage is fp32 in both. The timing routine uses
 only ``core.training.updates`` / ``config``, ``core.data.windows`` / ``dataset`` and ``Dist``, which both trees have.
 
 On a machine other jobs share, also time ``--threads 1``: with two OpenMP threads per job, a busy neighbour stalls
@@ -156,8 +158,9 @@ def run_worker(tree: Path, argv: list[str]) -> dict:
     return res
 
 
-def compare(args, argv: list[str]) -> None:
-    """Before (REV in a temporary worktree) vs after (this working tree), alternating; medians and ratios."""
+def compare(args, argv: list[str], after_argv: list[str]) -> None:
+    """Before (REV in a temporary worktree, timed with ``argv``) vs after (this working tree, ``after_argv``),
+    alternating; medians and ratios."""
     rev = args.before
     label = f"{rev} ({git('rev-parse', '--short', rev)})"
     tmp = Path(tempfile.mkdtemp(prefix="train_speed_"))
@@ -171,7 +174,7 @@ def compare(args, argv: list[str]) -> None:
             for name, tree in (
                 (("before", before), ("after", REPO)) if i % 2 == 0 else (("after", REPO), ("before", before))
             ):
-                results[name].append(run_worker(tree, argv))
+                results[name].append(run_worker(tree, after_argv if name == "after" else argv))
                 loads.append(os.getloadavg()[0])
                 print(
                     f"  run {i + 1}/{args.runs} {name:6s}: "
@@ -181,7 +184,8 @@ def compare(args, argv: list[str]) -> None:
     finally:
         git("worktree", "remove", "--force", str(before))
         tmp.rmdir()
-    print(f"\n{results['after'][0]['config']}, threads {results['after'][0]['threads']}")
+    print(f"\nbefore: {results['before'][0]['config']}, threads {results['before'][0]['threads']}")
+    print(f"after:  {results['after'][0]['config']}, threads {results['after'][0]['threads']}")
     print(f"before = {label}; after = working tree; {args.runs} runs each, alternating; medians\n")
     print(
         f"{'stage':8s} {'before steps/s':>15s} {'after steps/s':>14s} {'speedup':>7s}   {'CPU ms/step before':>19s} "
@@ -261,6 +265,11 @@ def main() -> None:
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = the preset's)")
     ap.add_argument("--before", nargs="?", const="HEAD", metavar="REV", help="time REV (default HEAD) beside this tree")
+    ap.add_argument(
+        "--after-bf16",
+        action="store_true",
+        help="with --before: the working tree's actors under bf16 autocast, REV's in fp32 (CPUs with native bf16)",
+    )
     ap.add_argument("--runs", type=int, default=4, help="with --before or --compare-*: alternating runs of each")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -271,7 +280,10 @@ def main() -> None:
             ap.error("--before and --compare-* each make their own comparison; use one")
         keep = ("--steps", "--config", "--embed-dim", "--device", "--threads")
         argv = [x for k in keep for x in (k, str(getattr(args, k[2:].replace("-", "_"))))]
-        compare(args, argv + (["--bf16"] if args.bf16 else []))
+        argv += ["--bf16"] if args.bf16 else []
+        compare(args, argv, argv + (["--bf16"] if args.after_bf16 and not args.bf16 else []))
+    elif args.after_bf16:
+        ap.error("--after-bf16 goes with --before")
     else:
         single(args)
 
