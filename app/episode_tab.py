@@ -39,6 +39,9 @@ def _first(options: list[str], *prefer: str) -> str | None:
 # level, a quarter of it the expert's, so its models hold the top gait; README, session 23), ``control`` (made for
 # the slider: even in return from random to expert), else ``medium`` (the paper's).
 DATASET_ORDER = ("ladder-pure", "control", "medium")
+SPEED_DATASET_ORDER = ("pace", *DATASET_ORDER)
+"""The velocity tab's: ``pace`` first (HalfCheetah: its pair was trained on a policy running at commanded speeds;
+its Q-ALIGN DT, held, meets issue 13's speed bar; README, "Holding a speed", session 27)."""
 
 
 def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]], engine: Engine) -> None:
@@ -46,7 +49,8 @@ def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]], engine
     tasks = sorted(models)
     task0 = _first(tasks, "halfcheetah" if mode == "velocity" else "hopper")
     datasets = sorted(models.get(task0, {})) if task0 else []
-    ds0 = _first(datasets, *DATASET_ORDER)
+    order = DATASET_ORDER if mode == "return" else SPEED_DATASET_ORDER
+    ds0 = _first(datasets, *order)
     stats = catalog.return_stats(task0, ds0) if ds0 else {"min": 0.0, "max": 1000.0, "p50": 500.0}
     name = "Target return" if mode == "return" else "Target velocity"
     with gr.Tab(name):
@@ -82,7 +86,10 @@ def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]], engine
                     )
                 else:
                     ask = gr.Checkbox(
-                        value=episode.HOLD_DEFAULT, label=episode.HOLD_LABEL, info=text.HOLD_HELP, elem_id="hold"
+                        value=bool(ds0) and episode.hold_default(task0, ds0),
+                        label=episode.HOLD_LABEL,
+                        info=text.HOLD_HELP,
+                        elem_id="hold",
                     )
                     target = gr.Slider(
                         0,
@@ -124,7 +131,7 @@ def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]], engine
 
         def on_task(t):
             ds = sorted(models.get(t, {}))
-            d0 = _first(ds, *DATASET_ORDER)
+            d0 = _first(ds, *order)
             updates = [gr.update(choices=ds, value=d0)]
             if mode == "return" and d0:
                 s = catalog.return_stats(t, d0)
@@ -134,6 +141,14 @@ def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]], engine
             return updates
 
         task.change(on_task, task, [dataset, target], api_name=f"{mode}_task_changed")
+        if mode == "velocity":  # each dataset's own default for the hold (``episode.HOLD_ON``)
+            dataset.change(
+                lambda t, d: gr.update(value=episode.hold_default(t, d)),
+                [task, dataset],
+                ask,
+                queue=False,
+                api_visibility="private",
+            )
 
         def run_fn(t, d, c, tgt, sd, pc, sess, a=None):
             extra = {"ask": a} if mode == "return" else {"hold": a}  # "Ask for", or "Hold the speed"

@@ -29,23 +29,23 @@ DATASET_HELP = (
     "What the models learned from. ladder-pure (Hopper's default): one policy's gait per return level from random "
     "to expert, a quarter of it the expert's, so asked for the top the hopper keeps going. control: behaviour from "
     "random to expert, even in return (the default elsewhere). pace "
-    "(HalfCheetah): one policy running at commanded speeds; its pair follows a target speed best (README). medium, "
-    "medium-replay: the paper's kind of data."
+    "(HalfCheetah, the speed tab's default): one policy running at commanded speeds; its pair follows a target speed "
+    "best (README). medium, medium-replay: the paper's kind of data."
 )
 HOLD_HELP = (
     "Ticked: every second each model is asked for the target plus a correction that sums up how far its measured "
-    "speed fell short (never above the data's fastest speed). Measured (README, HalfCheetah `pace` Q-ALIGN DT, three "
-    "seeds, test): 0.34 -> 0.26 m/s on a stepped target, 0.35 -> 0.24 on a gliding one; not better at the top of "
-    "the data's speeds. On `control` it helps Q-ALIGN DT a little and makes the DT worse: asked to slow down, a "
-    "model trained on data that reaches slow speeds by stumbling can flip onto its back."
+    "speed fell short (never above the data's fastest speed). Ticked by default on HalfCheetah pace, where the shown "
+    "Q-ALIGN DT, held, misses stepped and gliding targets inside its data's speeds by 0.19-0.28 m/s and its DT by "
+    '0.38-0.56 (README, "Holding a speed"). On `control` it helps Q-ALIGN DT a little and makes the DT worse: asked '
+    "to slow down, a model trained on data that reaches slow speeds by stumbling can flip onto its back."
 )
 VELOCITY_HELP = (
     "Target forward speed in m/s. The request is turned into an RTG "
     "(reward per step at that speed x steps left); move the slider while the episode runs "
     "and the RTG is re-anchored. Measured (README, HalfCheetah, 1 s averages): the `control` pair misses a changing "
     "target by 0.6-1 m/s; the `pace` pair (trained on a policy running at commanded speeds) by about 0.3 m/s "
-    "(Q-ALIGN DT) and 0.4-0.5 m/s (DT) within its data's speeds (up to about 4.6 m/s); both run too fast when asked "
-    "to go slow. Hopper and Walker2d run their own pace (about 3 m/s) whatever speed is asked."
+    "(Q-ALIGN DT; 0.19-0.28 held) and 0.4-0.5 m/s (DT) within its data's speeds (up to about 4.6 m/s); both run too "
+    "fast when asked to go slow. Hopper and Walker2d run their own pace (about 3 m/s) whatever speed is asked."
 )
 ALIGNMENT_HELP = (
     "Achieved vs requested return, mean and standard deviation over evaluation episodes. "

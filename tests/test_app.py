@@ -67,8 +67,8 @@ def test_prediction_under_the_slider_and_outcome_asks(tiny_models):
 
 
 def test_holding_a_speed_is_a_checked_velocity_option(tiny_models):
-    """Velocity requests carry the speed hold only when ticked (left out: the default, open loop); return requests
-    never do; anything but true / false gets an error naming the field."""
+    """Velocity requests carry the speed hold when ticked (left out: the dataset's default, open loop except on
+    HalfCheetah `pace`); return requests never do; anything but true / false gets an error naming the field."""
     import gradio as gr
     import pytest
 
@@ -78,7 +78,8 @@ def test_holding_a_speed_is_a_checked_velocity_option(tiny_models):
     args = ("halfcheetah", "medium", "Decision Transformer", 1.0, 0, "4x", "velocity")
     assert episode.request_for(*args, hold=True)[0].hold == SpeedHoldConfig()
     assert episode.request_for(*args, hold=False)[0].hold is None
-    assert (episode.request_for(*args)[0].hold is not None) == episode.HOLD_DEFAULT
+    assert episode.request_for(*args)[0].hold is None  # left out: open loop, except where HOLD_ON says held
+    assert episode.hold_default("halfcheetah", "pace") and not episode.hold_default("halfcheetah", "control")
     assert (
         episode.request_for("hopper", "medium", "Decision Transformer", 20, 0, "4x", "return", hold=True)[0].hold
         is None

@@ -91,3 +91,23 @@ def test_readme_says_where_the_slider_works_as_the_status_tab_does(monkeypatch):
     readme = (REPO_ROOT / "README.md").read_text()
     section = readme.split("### Where the slider works", 1)[1].split("\n\n", 3)[2]  # the table, after two paragraphs
     assert len(rows(section)) >= 20 and rows(section) == rows(slider_markdown())
+
+
+def test_the_tabs_open_where_their_shipped_models_work_best(monkeypatch):
+    """The return tab opens on Hopper `ladder-pure`; the velocity tab on HalfCheetah `pace` with the speed hold
+    ticked (README, "Holding a speed": its shipped Q-ALIGN DT meets the speed bar held), other datasets unticked."""
+    from app import episode
+    from app.main import build_app
+
+    monkeypatch.setenv("QDT_CHECKPOINTS", str(SHIPPED))
+    config = build_app().config
+    props = [c["props"] for c in config["components"]]
+    tasks = [p["value"] for p in props if p.get("label") == "Task"]
+    datasets = [p["value"] for p in props if p.get("label") == "Training dataset"]
+    holds = [p["value"] for p in props if p.get("label") == episode.HOLD_LABEL]
+    assert list(zip(tasks, datasets))[:2] == [("hopper", "ladder-pure"), ("halfcheetah", "pace")]  # return, velocity
+    assert holds == [True]
+    args = ("Q-ALIGN DT", 2.0, 0, "4x", "velocity")
+    assert episode.request_for("halfcheetah", "pace", *args)[0].hold is not None
+    assert episode.request_for("halfcheetah", "pace", *args, hold=False)[0].hold is None
+    assert episode.request_for("halfcheetah", "control", *args)[0].hold is None
