@@ -2,12 +2,13 @@
 # s26-critic-sign (RULES.md): a shipped `mid` pair's recipe rebuilt (seed-0 50k SARSA critic, the DT's 16,000 steps,
 # Q-ALIGN DT eta 5 for 4,000 steps from the DT's step-12,000 state), and two controls from the same DT state and
 # critic, then both seed sets (the ablation protocol) for each. Resumable.
-# usage: experiments/s26-critic-sign/arms.sh PAIR critic | dt [S] | arm R|Z|F [S]
+# usage: experiments/s26-critic-sign/arms.sh PAIR critic | dt [S] | arm R|Z|F|B [S]
 #   PAIR walker2d-mr (Walker2d medium-replay, outputs at the folder's top: the first pair read) | halfcheetah-pace
 #        (amendment 2; outputs under halfcheetah-pace/); each on session 25's rebuild of its data, checked
 #   R: the recipe | Z: alignment weight 0 (the stage's own random stream, behaviour cloning only)
 #   F: the critic's direction reversed (--cfg.align-direction reversed: asking for more pushed toward actions the
 #      critic values less)
+#   B: R under bf16 autocast (`--cfg.bf16`; s27-bf16 amendment 1)
 set -e
 X=${QDT_EXP:-/work/exp}
 case "$1" in
@@ -36,6 +37,7 @@ arm)
   R) OPTS="" ;;
   Z) OPTS="--cfg.eta-align 0" ;;
   F) OPTS="--cfg.align-direction reversed" ;;
+  B) OPTS="--cfg.bf16" ;;  # s27-bf16 amendment 1: R with the actor's forward under bf16 autocast
   *) echo "unknown arm $A" >&2; exit 2 ;;
   esac
   own_runs $EXP/runs-$A $EXP/ckpt-$A; R=$QDT_RUNS/$T/$D
