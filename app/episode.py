@@ -41,7 +41,7 @@ held DT (README, "Holding a speed", session 27). Elsewhere open loop unless tick
 DT worse, and the recipe's three seeds do not meet the bar held."""
 
 
-def hold_default(task: str, dataset: str) -> bool:
+def hold_default(task: str | None, dataset: str | None) -> bool:
     """Whether "Hold the speed" starts ticked for this task's dataset (``HOLD_ON``)."""
     return (task, dataset) in HOLD_ON
 

@@ -86,7 +86,7 @@ def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]], engine
                     )
                 else:
                     ask = gr.Checkbox(
-                        value=bool(ds0) and episode.hold_default(task0, ds0),
+                        value=episode.hold_default(task0, ds0),
                         label=episode.HOLD_LABEL,
                         info=text.HOLD_HELP,
                         elem_id="hold",

@@ -29,6 +29,16 @@ def fmt(c) -> str:
     return f"{c[0]:.2f} / {c[1]:.3f} / {c[2]:.2f} / {c[3]:,.0f}"
 
 
+def fmt4(c) -> str:
+    """The cells as the decide scripts print them (Spearman and error to four places)."""
+    return f"{c[0]:.4f} / {c[1]:.4f} / {c[2]:.2f} / {c[3]:,.0f}"
+
+
+FLOOR = (0.02, 0.007)
+"""Session 25's random-stream noise floor (Spearman, error): how far the same stage without alignment moved the
+cells from its DT (`s25-softplus`, KZ), the margin later experiments read differences against."""
+
+
 def main(paths: list[str]) -> None:
     groups = defaultdict(list)
     for path in paths:

@@ -10,14 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.table import ahead, cells
+from experiments.table import FLOOR, ahead, cells, fmt4
 
 EXP = Path(os.environ.get("QDT_EXP", "/work/exp")) / "s26-critic-sign"
 FOLDERS = {"walker2d-mr": EXP, "halfcheetah-pace": EXP / "halfcheetah-pace"}  # as arms.sh writes them
 ARMS = ("DT", "R", "Z", "F")
 SETS = {300000: "validation", 100000: "test"}
 SEEDS = (0, 1, 2)
-FLOOR = (0.02, 0.007)  # session 25's random-stream noise floor (Spearman, error)
 
 
 def read(folder: Path, arm: str, seed: int, eval_seed: int) -> np.ndarray | None:
@@ -46,7 +45,7 @@ def direction(r: np.ndarray, f: np.ndarray) -> str:
 
 
 def row(got: dict) -> str:
-    return " | ".join("-" if c is None else f"{c[0]:.4f} / {c[1]:.4f} / {c[2]:.2f} / {c[3]:,.0f}" for c in got.values())
+    return " | ".join("-" if c is None else fmt4(c) for c in got.values())
 
 
 def main(pair: str) -> None:
