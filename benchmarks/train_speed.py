@@ -12,8 +12,8 @@ under ``torch.compile`` (inductor) against eager, for the two actor stages.
 same stages there and in this working tree, in subprocesses that alternate (before, after, before, ...) so that
 background load hits both alike; it prints each stage's median steps/s, before and after, their ratio, the CPU time
 per step (steadier than wall time on a shared machine) and the load average during the run. ``--after-bf16`` times
-the working tree with the actors' forward under bf16 autocast (``--cfg.bf16``) against REV in fp32: what a run with
-``--cfg.bf16`` gains on a CPU with native bf16 (AVX512-BF16 or AMX); the critic stage is fp32 in both. The timing routine uses
+the working tree under bf16 autocast (``--cfg.bf16``: every forward, actors and critics) against REV in fp32: what a
+run with ``--cfg.bf16`` gains on a CPU with native bf16 (AVX512-BF16 or AMX). The timing routine uses
 only ``core.training.updates`` / ``config``, ``core.data.windows`` / ``dataset`` and ``Dist``, which both trees have.
 
 On a machine other jobs share, also time ``--threads 1``: with two OpenMP threads per job, a busy neighbour stalls
@@ -268,7 +268,7 @@ def main() -> None:
     ap.add_argument(
         "--after-bf16",
         action="store_true",
-        help="with --before: the working tree's actors under bf16 autocast, REV's in fp32 (CPUs with native bf16)",
+        help="with --before: the working tree under bf16 autocast, REV in fp32 (CPUs with native bf16)",
     )
     ap.add_argument("--runs", type=int, default=4, help="with --before or --compare-*: alternating runs of each")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)

@@ -274,3 +274,33 @@ def test_bf16_autocast_trains_fp32_weights_and_really_runs(tiny_dataset, tiny_cf
         got[bf16] = torch.cat([p.detach().flatten() for p in st.actor.parameters()])
     gap = (got[True] - got[False]).abs().max().item()
     assert 0.0 < gap < 0.05, gap  # autocast ran (not fp32's numbers), and trained the same network
+
+
+def test_bf16_autocast_covers_the_critics(tiny_dataset, tiny_cfg):
+    """``--cfg.bf16`` runs the critics' forwards under bf16 autocast too, in SARSA pre-training and in the Q-ALIGN
+    step: the same steps from the same seed move the critic near fp32's weights but not onto them; weights, targets
+    and optimiser state stay float32, and every loss stays finite."""
+    from core.data.dataset import load_offline_data
+    from core.data.windows import FlatData, TransitionSampler, WindowSampler
+    from core.training.updates import ActorState, CriticState, QAlign, critic_update
+
+    data = load_offline_data("hopper", "medium")
+    flat = FlatData(data, 1000.0, torch.device("cpu"))
+    got = {}
+    for bf16 in (False, True):
+        torch.manual_seed(0)
+        cfg = replace(tiny_cfg, bf16=bf16, critic_lr=1e-3)
+        cs = CriticState(cfg, data.obs_dim, data.act_dim)
+        transitions = TransitionSampler(flat, torch.Generator().manual_seed(0))
+        losses = [float(critic_update(cs, transitions, cfg)["losses/critic"]) for _ in range(30)]
+        got[bf16] = torch.cat([p.detach().flatten() for p in cs.critic.parameters()])
+        qa = QAlign(ActorState(cfg, data.obs_dim, data.act_dim), cs, cfg, "hopper", 1200.0, 1000.0)
+        windows = WindowSampler(flat, cfg.dt.context_len, torch.Generator().manual_seed(0))
+        logged = [qa.update(windows, 100) for _ in range(5)]
+        assert np.isfinite(losses).all() and np.mean(losses[-5:]) < np.mean(losses[:5])
+        assert all(np.isfinite(float(m[k])) for m in logged for k in ("losses/critic", "losses/align", "losses/bc"))
+        tensors = [*cs.critic.parameters(), *cs.target.parameters()]
+        tensors += [t for s in cs.opt.state.values() for t in s.values() if t.is_floating_point()]
+        assert {t.dtype for t in tensors} == {torch.float32}
+    gap = (got[True] - got[False]).abs().max().item()
+    assert 0.0 < gap < 0.05, gap  # after the SARSA steps alone: autocast reached the critic's own forwards

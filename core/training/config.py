@@ -103,7 +103,8 @@ class TrainConfig:
     noise: Literal["sequence", "step"] = "sequence"
     """One delta per sequence (paper default) or one per step."""
     bf16: bool = False
-    """bf16 autocast for the actor forward (CPU AVX512-BF16 / GPU)."""
+    """bf16 autocast for every network forward in training, actors and critics (CPU AVX512-BF16 / GPU); weights,
+    optimiser state and losses stay float32."""
     threads: int = 1
     """torch CPU threads. 1: with OpenMP's default spin-waiting, a 2-thread job ran 25-50x slower as soon as
     anything else used the cores (benchmarks/train_speed.py, Nov 26); two 1-thread jobs side by side use both."""

@@ -53,6 +53,11 @@ class ActorState:
             out = self.model(w.rtg, w.states, w.actions, w.timesteps, w.mask, full=True)
         return out.map(torch.Tensor.float)
 
+    def boot(self, rtg: torch.Tensor, w: Window) -> torch.Tensor:
+        """The EMA actor's action at each window's last step for ``rtg`` (no gradient; bf16 autocast with ``bf16``)."""
+        with torch.no_grad(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.bf16):
+            return self.ema(rtg, w.states, w.actions, w.timesteps, w.mask)[:, -1].float()
+
     @staticmethod
     def bc_loss(out: ActionOut, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Behaviour cloning of the actor's head (``DTConfig.action_head``): squared error of its action, or the
@@ -86,13 +91,20 @@ class CriticState:
         self.model = dist.wrap(self.critic)  # TD-loss forward; the actor's loss uses the bare critic
         self.opt = torch.optim.Adam(self.critic.parameters(), lr=cfg.critic_lr, fused=True)  # as the actor's
         self.tau = cfg.tau
+        self.bf16 = cfg.bf16
+
+    def q(self, net: torch.nn.Module, states: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """``net`` (``model``, ``critic`` or ``target``) on (states, actions), under bf16 autocast with ``bf16``;
+        Q values in float32."""
+        with torch.autocast(states.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            return net(states, actions).float()
 
     def pair_term(self, pairs: PairSampler | None, cfg: TrainConfig) -> tuple[torch.Tensor | float, dict]:
         """``critic_pair_weight`` x the paired-branch loss on a batch of pairs (0 without pairs), and its metric."""
         if pairs is None or cfg.critic_pair_weight == 0:
             return 0.0, {}
         s, a1, a2, gap = pairs.sample(cfg.critic_pair_batch)
-        q = self.model(torch.cat([s, s]), torch.cat([a1, a2]))  # (2, 2B): one forward for both branches
+        q = self.q(self.model, torch.cat([s, s]), torch.cat([a1, a2]))  # (2, 2B): one forward for both branches
         loss = L.pair_loss(q[:, : len(s)], q[:, len(s) :], gap, cfg.critic_pair_loss)
         return cfg.critic_pair_weight * loss, {"losses/critic_pair": loss.detach()}
 
@@ -111,8 +123,8 @@ def critic_update(
     of those targets instead of their mean. With ``pairs``, plus the paired-branch loss (``CriticState.pair_term``)."""
     b = sampler.sample(cfg.critic_batch_size)
     with torch.no_grad():
-        target = L.sarsa_targets(b.rewards, b.not_done, cs.target(b.next_states, b.next_actions), b.discount)
-    q = cs.model(b.states, b.actions)  # (2, B)
+        target = L.sarsa_targets(b.rewards, b.not_done, cs.q(cs.target, b.next_states, b.next_actions), b.discount)
+    q = cs.q(cs.model, b.states, b.actions)  # (2, B)
     loss = L.critic_loss(q, target, expectile=cfg.critic_expectile)
     extra, logged = cs.pair_term(pairs, cfg)
     cs.step(loss + extra)
@@ -151,10 +163,10 @@ class QAlign:
         cfg, K = self.cfg, w.mask.shape[1]
         with torch.no_grad():
             optimistic = (w.rtg + cfg.optimistic_offset).clamp(0.0, self.high) * w.mask
-            a_boot = self.st.ema(optimistic, w.states, w.actions, w.timesteps, w.mask)[:, -1]  # (B, A)
-            q_boot = self.cs.target(w.states[:, -1], a_boot).min(dim=0).values  # (B,)
+            a_boot = self.st.boot(optimistic, w)  # (B, A)
+            q_boot = self.cs.q(self.cs.target, w.states[:, -1], a_boot).min(dim=0).values  # (B,)
             target = L.window_targets(w.rewards, q_boot, cfg.gamma)  # (B, K)
-        q = self.cs.model(w.states, w.actions)  # (2, B, K)
+        q = self.cs.q(self.cs.model, w.states, w.actions)  # (2, B, K)
         valid = w.mask & (torch.arange(K, device=w.mask.device) < K - 1)[None, :]
         loss = L.critic_loss(q, target, valid)
         extra, logged = self.cs.pair_term(self.pairs, cfg)
@@ -174,9 +186,9 @@ class QAlign:
         a_orig, a_pert = out.action[:B], out.action[B:]
         bc = self.st.bc_loss(out.map(lambda t: t[:B]), w.actions, w.targets)
         with torch.no_grad():  # the alignment loss stops the gradient through Q(s, a_orig): skip its backward
-            q_orig = self.cs.critic(w.states, a_orig)  # (2, B, K)
+            q_orig = self.cs.q(self.cs.critic, w.states, a_orig)  # (2, B, K)
         self.cs.critic.requires_grad_(False)  # the critic learns only from its TD loss
-        q_pert = self.cs.critic(w.states, a_pert)  # (2, B, K)
+        q_pert = self.cs.q(self.cs.critic, w.states, a_pert)  # (2, B, K)
         self.cs.critic.requires_grad_(True)
         asked = sign if cfg.align_direction == "request" else -sign
         align = L.alignment_loss(q_pert, q_orig, asked, w.mask, cfg.align_form)
