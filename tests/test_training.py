@@ -304,3 +304,38 @@ def test_bf16_autocast_covers_the_critics(tiny_dataset, tiny_cfg):
         assert {t.dtype for t in tensors} == {torch.float32}
     gap = (got[True] - got[False]).abs().max().item()
     assert 0.0 < gap < 0.05, gap  # after the SARSA steps alone: autocast reached the critic's own forwards
+
+
+def test_native_bf16_reads_the_cpu_flags(tmp_path):
+    from core.training.precision import native_bf16
+
+    cpu = torch.device("cpu")
+    for flags, want in (("fpu avx512f avx512_bf16 avx512_vnni", True), ("fpu amx_bf16 amx_tile", True),
+                        ("fpu avx512f avx512bw avx512_vnni", False), ("fpu xavx512_bf16x", False)):  # fmt: skip
+        (tmp_path / "cpuinfo").write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
+        assert native_bf16(cpu, tmp_path / "cpuinfo") is want, flags
+    assert native_bf16(cpu, tmp_path / "absent") is False
+
+
+def test_a_stage_trains_bf16_only_where_native_and_resumes_in_its_saved_precision(tiny_dataset, tiny_cfg, monkeypatch):
+    """The precision rule (``core.training.precision``): asked-for bf16 falls back to fp32, with a warning, on a device
+    without native bf16; a stage's state records the precision it ran in, and a resumed stage keeps it whatever the
+    command asks, with a warning; the critic's JSON and the model's record what ran."""
+    import core.training.precision as precision
+    from core.store.checkpoint import state_meta
+
+    run = Run("hopper", "medium", 0)
+    monkeypatch.setattr(precision, "native_bf16", lambda device: False)
+    with pytest.warns(UserWarning, match="no native bf16"):
+        run_stage("critic", "hopper", "medium", replace(tiny_cfg, bf16=True))
+    assert state_meta(run.stage_dir("critic"))["bf16"] is False
+    assert json.loads(run.critic_path.with_suffix(".json").read_text())["bf16"] is False
+
+    monkeypatch.setattr(precision, "native_bf16", lambda device: True)
+    run_stage("dt", "hopper", "medium", replace(tiny_cfg, bf16=True, align_steps=0))
+    assert state_meta(run.stage_dir("dt"))["bf16"] is True
+    with pytest.warns(UserWarning, match="trained with bf16 autocast: it continues so"):
+        run_stage("dt", "hopper", "medium", replace(tiny_cfg, bf16=False))  # resumed at step 20 for 10 more
+    assert state_meta(run.stage_dir("dt"))["bf16"] is True
+    meta = json.loads(run.model_path("dt").with_suffix(".json").read_text())
+    assert meta["step"] == 30 and meta["train_config"]["bf16"] is True

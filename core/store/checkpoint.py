@@ -63,11 +63,9 @@ def _write(path: Path, tensors: dict[str, torch.Tensor], meta: dict) -> None:
     path.with_suffix(".json").write_text(json.dumps(meta, indent=1))
 
 
-def _read(path: Path, fmt: str) -> tuple[dict[str, torch.Tensor], dict]:
-    meta_path, weights_path = path.with_suffix(".json"), path.with_suffix(".safetensors")
-    for p in (meta_path, weights_path):
-        if not p.exists():
-            raise CheckpointError(f"checkpoint file missing: {p}")
+def _read_meta(meta_path: Path, fmt: str) -> dict:
+    if not meta_path.exists():
+        raise CheckpointError(f"checkpoint file missing: {meta_path}")
     try:
         meta = json.loads(meta_path.read_text())
     except json.JSONDecodeError as err:
@@ -76,6 +74,14 @@ def _read(path: Path, fmt: str) -> tuple[dict[str, torch.Tensor], dict]:
         raise CheckpointError(
             f"{meta_path} is not a {fmt} checkpoint (format={meta.get('format') if isinstance(meta, dict) else None!r})"
         )
+    return meta
+
+
+def _read(path: Path, fmt: str) -> tuple[dict[str, torch.Tensor], dict]:
+    meta_path, weights_path = path.with_suffix(".json"), path.with_suffix(".safetensors")
+    meta = _read_meta(meta_path, fmt)
+    if not weights_path.exists():
+        raise CheckpointError(f"checkpoint file missing: {weights_path}")
     try:
         tensors = load_file(str(weights_path))
     except (SafetensorError, OSError, ValueError) as err:
@@ -175,6 +181,13 @@ def save_state(
 def has_state(run_dir: Path) -> bool:
     """Whether ``run_dir`` holds a complete resumable state (its JSON is written last)."""
     return (Path(run_dir) / "state.json").exists()
+
+
+def state_meta(run_dir: Path) -> dict | None:
+    """The metadata of the resumable state in ``run_dir`` (step, stage, precision, ...), or None without one."""
+    if not has_state(run_dir):
+        return None
+    return _read_meta(Path(run_dir) / "state.json", STATE_FORMAT)
 
 
 def load_state(run_dir: Path, modules: dict[str, torch.nn.Module], optim: dict[str, object]) -> tuple[dict, dict]:

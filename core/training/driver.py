@@ -29,6 +29,7 @@ from core.envs import get_task
 from core.seeding import set_seed
 from core.store import checkpoint as ckpt
 from core.store.layout import Run
+from core.training import precision
 from core.training.config import TrainConfig
 from core.training.distributed import (
     Dist,
@@ -105,7 +106,7 @@ def drive(
     def save(step: int, name: str = stage.name) -> None:
         rngs = gather_rngs(gen, dist)  # a collective: every rank hands in its RNGs, rank 0 writes
         if dist.main:
-            meta = {"stage": name, "step": step, **(stage.state_meta() if name == stage.name else {})}
+            meta = {"stage": name, "step": step, "bf16": cfg.bf16, **(stage.state_meta() if name == stage.name else {})}
             ckpt.save_state(run.stage_dir(name), stage.modules, stage.optim, rngs, meta)
 
     while step < stage.total:
@@ -231,6 +232,7 @@ def run_stage(
         require_inputs(run)
         critic = critic_record(run, allow_weak_critic)
     dist = setup(device)
+    cfg = precision.settle(cfg, dist.device, ckpt.state_meta(run.stage_dir(stage)) if resume else None)
     spec = None
     try:
         gen = generator(run.seed, dist)

@@ -33,6 +33,7 @@ def critic_meta(
         "gamma": cfg.gamma,
         "objective": objective,
         "critic_steps": cfg.critic_steps,
+        "bf16": cfg.bf16,
         "holdout_every": cfg.critic_holdout_every,
         "branch_pairs": pairs,
         "data_fingerprint": fingerprint or data_fingerprint(data),
