@@ -238,10 +238,13 @@ def single(args) -> None:
     dt_rate, qa_rate = rates["DT"][0], rates["Q-ALIGN"][0]
     print(f"DT / Q-ALIGN = {dt_rate / qa_rate:.2f}x")
     for label in list(med)[1:]:
-        (dt2, dt_cpu), (qa2, qa_cpu) = med[label]["DT"], med[label]["Q-ALIGN"]
         print(
-            f"{label}: DT {dt2:7.2f} steps/s ({dt2 / dt_rate:.2f}x; CPU ms {dt_cpu / rates['DT'][1]:.2f}x), "
-            f"Q-ALIGN {qa2:7.2f} ({qa2 / qa_rate:.2f}x; CPU ms {qa_cpu / rates['Q-ALIGN'][1]:.2f}x)"
+            f"{label}: "
+            + ", ".join(
+                f"{s} {med[label][s][0]:7.2f} steps/s ({med[label][s][0] / rates[s][0]:.2f}x; CPU ms "
+                f"{med[label][s][1] / rates[s][1]:.2f}x)"
+                for s in STAGES
+            )
         )
     from core.data.windows import FlatData, WindowSampler
 
