@@ -94,7 +94,7 @@ def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]], engine
                     target = gr.Slider(
                         0,
                         episode.MAX_SPEED,
-                        value=1.5,
+                        value=episode.speed_default(task0, ds0),
                         step=0.1,
                         label="Target speed (m/s)",
                         info=text.VELOCITY_HELP,
@@ -136,19 +136,21 @@ def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]], engine
             if mode == "return" and d0:
                 s = catalog.return_stats(t, d0)
                 updates.append(gr.update(maximum=round(2 * s["max"]), value=round(s["max"])))
+            elif mode == "velocity":  # also here: a dataset of the same name in the new task fires no change
+                updates += speed_defaults(t, d0)
             else:
                 updates.append(gr.update())
             return updates
 
-        task.change(on_task, task, [dataset, target], api_name=f"{mode}_task_changed")
-        if mode == "velocity":  # each dataset's own default for the hold (``episode.HOLD_ON``)
-            dataset.change(
-                lambda t, d: gr.update(value=episode.hold_default(t, d)),
-                [task, dataset],
-                ask,
-                queue=False,
-                api_visibility="private",
-            )
+        def speed_defaults(t, d):
+            """The velocity tab's per-dataset defaults: where the slider opens, and the hold box."""
+            return [gr.update(value=episode.speed_default(t, d)), gr.update(value=episode.hold_default(t, d))]
+
+        task.change(
+            on_task, task, [dataset, target] + ([ask] if mode == "velocity" else []), api_name=f"{mode}_task_changed"
+        )
+        if mode == "velocity":  # each dataset's own defaults (``episode.speed_default``, ``episode.HOLD_ON``)
+            dataset.change(speed_defaults, [task, dataset], [target, ask], queue=False, api_visibility="private")
 
         def run_fn(t, d, c, tgt, sd, pc, sess, a=None):
             extra = {"ask": a} if mode == "return" else {"hold": a}  # "Ask for", or "Hold the speed"

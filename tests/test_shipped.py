@@ -95,7 +95,8 @@ def test_readme_says_where_the_slider_works_as_the_status_tab_does(monkeypatch):
 
 def test_the_tabs_open_where_their_shipped_models_work_best(monkeypatch):
     """The return tab opens on Hopper `ladder-pure`; the velocity tab on HalfCheetah `pace` with the speed hold
-    ticked (README, "Holding a speed": its shipped Q-ALIGN DT meets the speed bar held), other datasets unticked."""
+    ticked (README, "Holding a speed": its shipped Q-ALIGN DT meets the speed bar held), other datasets unticked, and
+    its slider at the middle of the data's speed range (session 28: tracked better there than at the old 1.5 m/s)."""
     from app import episode
     from app.main import build_app
 
@@ -105,8 +106,18 @@ def test_the_tabs_open_where_their_shipped_models_work_best(monkeypatch):
     tasks = [p["value"] for p in props if p.get("label") == "Task"]
     datasets = [p["value"] for p in props if p.get("label") == "Training dataset"]
     holds = [p["value"] for p in props if p.get("label") == episode.HOLD_LABEL]
+    speeds = [p["value"] for p in props if p.get("label") == "Target speed (m/s)"]
     assert list(zip(tasks, datasets))[:2] == [("hopper", "ladder-pure"), ("halfcheetah", "pace")]  # return, velocity
     assert holds == [True]
+    assert speeds == [2.3]  # the middle of `pace`'s speed range (0.5 x 4.65 m/s), not the old fixed 1.5
+    from core.calibration import fastest_speed
+
+    app = build_app()
+    on_task = next(f.fn for f in app.fns.values() if f.api_name == "velocity_task_changed")
+    for task in ("hopper", "walker2d", "halfcheetah"):  # a new task: its dataset, slider and hold box together
+        ds, speed, hold = (u["value"] for u in on_task(task))
+        top = fastest_speed(get_task(task), catalog.return_stats(task, ds))
+        assert abs(speed - 0.5 * top) <= 0.05 and hold == episode.hold_default(task, ds), (task, ds, speed)
     args = ("Q-ALIGN DT", 2.0, 0, "4x", "velocity")
     assert episode.request_for("halfcheetah", "pace", *args)[0].hold is not None
     assert episode.request_for("halfcheetah", "pace", *args, hold=False)[0].hold is None
