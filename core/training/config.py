@@ -103,8 +103,9 @@ class TrainConfig:
     noise: Literal["sequence", "step"] = "sequence"
     """One delta per sequence (paper default) or one per step."""
     bf16: bool = False
-    """bf16 autocast for every network forward in training, actors and critics (CPU AVX512-BF16 / GPU); weights,
-    optimiser state and losses stay float32."""
+    """bf16 autocast for every network forward in training, actors and critics; weights, optimiser state and losses
+    stay float32. Only where the device computes bf16 natively (CPU AVX512-BF16 / AMX, CUDA), else fp32 with a
+    warning; a resumed stage keeps the precision its state recorded (``core.training.precision``)."""
     threads: int = 1
     """torch CPU threads. 1: with OpenMP's default spin-waiting, a 2-thread job ran 25-50x slower as soon as
     anything else used the cores (benchmarks/train_speed.py, Nov 26); two 1-thread jobs side by side use both."""
