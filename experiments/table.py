@@ -39,6 +39,37 @@ FLOOR = (0.02, 0.007)
 cells from its DT (`s25-softplus`, KZ), the margin later experiments read differences against."""
 
 
+def read(folder: Path, tag: str, eval_seed: int, kind: str | None = None) -> np.ndarray | None:
+    """The cells of model ``kind`` (None: the report's only model) in ``folder/TAG-eval-SEED/report.json`` (an
+    ``eval_seed_sets`` output), or None where it does not exist yet."""
+    path = folder / f"{tag}-eval-{eval_seed}" / "report.json"
+    if not path.exists():
+        return None
+    models = json.loads(path.read_text())["models"]
+    (model,) = models.values() if kind is None else (models[kind],)
+    return np.array(cells(model["metrics"]))
+
+
+def as_good(question: str, prefix: str, kind: str, ref: tuple, other: tuple, seeds: tuple[int, ...]) -> None:
+    """Per seed and on the mean, each seed set: is ``other`` as good as ``ref`` (Spearman at least ref's minus the
+    noise floor, error at most ref's plus it)? ``ref`` / ``other``: (folder, tag), read as tag + seed."""
+    n, (rt, ot) = len(seeds), (ref[1], other[1])
+    for es, name in SETS.items():
+        got = {(t, s): read(f, f"{t}{s}", es, kind) for f, t in (ref, other) for s in seeds}
+        for (t, s), c in got.items():
+            print(f"| {prefix}{name} | {t} | seed {s} | {'missing' if c is None else fmt4(c)} |")
+        if any(c is None for c in got.values()):
+            continue
+        r, o = (np.mean([got[(t, s)] for s in seeds], axis=0) for t in (rt, ot))
+        print(f"| {prefix}{name} | {rt} | mean of {n} | {fmt4(r)} |")
+        print(f"| {prefix}{name} | {ot} | mean of {n} | {fmt4(o)} |")
+        ok = o[0] >= r[0] - FLOOR[0] and o[1] <= r[1] + FLOOR[1]
+        print(
+            f"{prefix}{name}: {question} {ot} as good as {rt} (Spearman >= {rt} - {FLOOR[0]}, error <= {rt} + "
+            f"{FLOOR[1]}): {ok}"
+        )
+
+
 def main(paths: list[str]) -> None:
     groups = defaultdict(list)
     for path in paths:

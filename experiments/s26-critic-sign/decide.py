@@ -3,28 +3,18 @@
 PYTHONPATH=$PWD python experiments/s26-critic-sign/decide.py [walker2d-mr | halfcheetah-pace]
 """
 
-import json
 import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from experiments.table import FLOOR, ahead, cells, fmt4
+from experiments.table import FLOOR, SETS, ahead, fmt4, read
 
 EXP = Path(os.environ.get("QDT_EXP", "/work/exp")) / "s26-critic-sign"
 FOLDERS = {"walker2d-mr": EXP, "halfcheetah-pace": EXP / "halfcheetah-pace"}  # as arms.sh writes them
 ARMS = ("DT", "R", "Z", "F")
-SETS = {300000: "validation", 100000: "test"}
 SEEDS = (0, 1, 2)
-
-
-def read(folder: Path, arm: str, seed: int, eval_seed: int) -> np.ndarray | None:
-    path = folder / f"{arm}{seed}-eval-{eval_seed}" / "report.json"
-    if not path.exists():
-        return None
-    (model,) = json.loads(path.read_text())["models"].values()
-    return np.array(cells(model["metrics"]))
 
 
 def lead(a: np.ndarray, b: np.ndarray) -> str:
@@ -54,7 +44,7 @@ def main(pair: str) -> None:
     folder, table = FOLDERS[pair], {}
     for seed in SEEDS:
         for es, name in SETS.items():
-            got = {a: read(folder, a, seed, es) for a in ARMS}
+            got = {a: read(folder, f"{a}{seed}", es) for a in ARMS}
             missing = [a for a, v in got.items() if v is None]
             if missing:
                 print(f"seed {seed} {name}: missing", missing)
