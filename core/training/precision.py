@@ -22,7 +22,7 @@ def native_bf16(device: torch.device, cpuinfo: Path = Path("/proc/cpuinfo")) -> 
     """Whether ``device`` computes bf16 natively: a CUDA GPU with bf16, or a CPU with AVX512-BF16 or AMX-BF16 (read
     from the kernel's CPU flags; False where they cannot be read)."""
     if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
+        return torch.cuda.is_bf16_supported(including_emulation=False)
     if device.type != "cpu":
         return False
     try:
