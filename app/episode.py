@@ -57,7 +57,8 @@ def speed_default(task: str | None, dataset: str | None) -> float:
     (validation seeds; README, "Holding a speed", session 28); on Hopper's medium datasets 1.5 lay outside the data."""
     if not task or not dataset:
         return SPEED_DEFAULT
-    return round(0.5 * fastest_speed(get_task(task), catalog.return_stats(task, dataset)), 1)
+    middle = 0.5 * fastest_speed(get_task(task), catalog.return_stats(task, dataset))
+    return min(max(round(middle, 1), 0.1), MAX_SPEED)  # inside the slider, one step above 0 for data that never ran
 
 
 GREY = "#8a9099"

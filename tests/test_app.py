@@ -80,6 +80,8 @@ def test_holding_a_speed_is_a_checked_velocity_option(tiny_models):
     assert episode.request_for(*args, hold=False)[0].hold is None
     assert episode.request_for(*args)[0].hold is None  # left out: open loop, except where HOLD_ON says held
     assert episode.hold_default("halfcheetah", "pace") and not episode.hold_default("halfcheetah", "control")
+    assert episode.speed_default(None, None) == episode.SPEED_DEFAULT
+    assert 0.1 <= episode.speed_default("halfcheetah", "medium") <= episode.MAX_SPEED  # tiny data that hardly runs
     assert (
         episode.request_for("hopper", "medium", "Decision Transformer", 20, 0, "4x", "return", hold=True)[0].hold
         is None
