@@ -93,7 +93,7 @@ def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]], engine
                     )
                     target = gr.Slider(
                         0,
-                        episode.MAX_SPEED,
+                        episode.speed_max(task0, ds0),
                         value=episode.speed_default(task0, ds0),
                         step=0.1,
                         label="Target speed (m/s)",
@@ -143,8 +143,9 @@ def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]], engine
             return updates
 
         def speed_defaults(t, d):
-            """The velocity tab's per-dataset defaults: where the slider opens, and the hold box."""
-            return [gr.update(value=episode.speed_default(t, d)), gr.update(value=episode.hold_default(t, d))]
+            """The velocity tab's per-dataset defaults: the slider's range and where it opens, and the hold box."""
+            slider = gr.update(maximum=episode.speed_max(t, d), value=episode.speed_default(t, d))
+            return [slider, gr.update(value=episode.hold_default(t, d))]
 
         task.change(
             on_task, task, [dataset, target] + ([ask] if mode == "velocity" else []), api_name=f"{mode}_task_changed"

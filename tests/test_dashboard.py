@@ -189,10 +189,11 @@ def requested_series(plot: dict) -> list[float]:
 
 
 def test_a_viewer_moves_its_own_target_and_nothing_another_sends_stops_it(app_url):
-    """A HalfCheetah episode (never ends early) asked for 1 m/s. Another viewer stops, retargets and starts
-    with bad input; then the owner moves its target to 3 m/s: its episode ran on and asks for 3 m/s from then."""
+    """A HalfCheetah episode (never ends early) asked for 0.5 m/s. Another viewer stops, retargets and starts
+    with bad input (a speed past the slider's top among it); then the owner moves its target to 1 m/s: its episode
+    ran on and asks for 1 m/s from then."""
     owner, other = client(app_url), client(app_url)
-    job = owner.submit("halfcheetah", "medium", "Q-ALIGN DT", 1.0, 0, "4x", api_name="/run_velocity")
+    job = owner.submit("halfcheetah", "medium", "Q-ALIGN DT", 0.5, 0, "4x", api_name="/run_velocity")
     deadline = time.time() + 60
     while not job.outputs() and time.time() < deadline:
         time.sleep(0.05)
@@ -202,15 +203,17 @@ def test_a_viewer_moves_its_own_target_and_nothing_another_sends_stops_it(app_ur
         other.predict("stop!", api_name="/set_velocity_target")
     with pytest.raises(Exception, match="Episode seed"):
         other.predict("halfcheetah", "medium", "Q-ALIGN DT", 1.0, "all", "4x", api_name="/run_velocity")
+    with pytest.raises(Exception, match="Target speed 3 is greater than maximum 1"):  # episode.speed_max: tiny data
+        other.predict("halfcheetah", "medium", "Q-ALIGN DT", 3.0, 0, "4x", api_name="/run_velocity")
     time.sleep(0.3)
-    owner.predict(3.0, api_name="/set_velocity_target")
+    owner.predict(1.0, api_name="/set_velocity_target")
     time.sleep(0.5)
     owner.predict(api_name="/stop_velocity")
     _, plot, summary = job.result(timeout=60)
     series = requested_series(plot)
-    assert "Stopped at step" in summary and series[0] == 1.0 and series[-1] == 3.0
-    switch = series.index(3.0)
-    assert set(series[:switch]) == {1.0} and set(series[switch:]) == {3.0}
+    assert "Stopped at step" in summary and series[0] == 0.5 and series[-1] == 1.0
+    switch = series.index(1.0)
+    assert set(series[:switch]) == {0.5} and set(series[switch:]) == {1.0}
 
 
 def test_a_viewer_who_leaves_frees_the_engine(app_url):
@@ -268,12 +271,13 @@ def test_browser_draws_the_episode_follows_the_slider_and_downloads_the_video(ap
         assert later["robot"] > 200 and later["width"] >= 2 * 640, later  # both robots drawn, 640 px or more each
         speed = page.locator("#target-velocity input[type=number]")
         opened_at = float(speed.input_value())  # episode.speed_default of the tab's dataset
-        speed.fill("3")
+        moved = round(opened_at + 0.5, 1)  # inside episode.speed_max (at least twice the opening speed, and 1)
+        speed.fill(str(moved))
         speed.dispatch_event("change")
-        page.wait_for_function("window.qdtLive.views.velocity.trace.target.includes(3)", timeout=15_000)
+        page.wait_for_function(f"window.qdtLive.views.velocity.trace.target.includes({moved})", timeout=15_000)
         assert page.evaluate("window.qdtLive.views.velocity.trace.q.qalign.v.length") > 0  # the critic's view
         targets = page_stats(page, "velocity")["targets"]
-        assert targets[0] == opened_at != 3 and targets[-1] == 3
+        assert targets[0] == opened_at and targets[-1] == moved
         page.locator("#stop-velocity").click()
         page.locator("#summary-velocity", has_text="Stopped at step").wait_for(timeout=30_000)
         page.wait_for_function("window.qdtLive.views.velocity.status === 'stopped'", timeout=10_000)

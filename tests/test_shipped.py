@@ -106,18 +106,20 @@ def test_the_tabs_open_where_their_shipped_models_work_best(monkeypatch):
     tasks = [p["value"] for p in props if p.get("label") == "Task"]
     datasets = [p["value"] for p in props if p.get("label") == "Training dataset"]
     holds = [p["value"] for p in props if p.get("label") == episode.HOLD_LABEL]
-    speeds = [p["value"] for p in props if p.get("label") == "Target speed (m/s)"]
+    speeds = [(p["value"], p["maximum"]) for p in props if p.get("label") == "Target speed (m/s)"]
     assert list(zip(tasks, datasets))[:2] == [("hopper", "ladder-pure"), ("halfcheetah", "pace")]  # return, velocity
     assert holds == [True]
-    assert speeds == [2.3]  # the middle of `pace`'s speed range (0.5 x 4.65 m/s), not the old fixed 1.5
+    assert speeds == [(2.3, 9.5)]  # the middle of `pace`'s speeds (0.5 x 4.65 m/s), not the old fixed 1.5; top 2 x
     from core.calibration import fastest_speed
 
     app = build_app()
     on_task = next(f.fn for f in app.fns.values() if f.api_name == "velocity_task_changed")
     for task in ("hopper", "walker2d", "halfcheetah"):  # a new task: its dataset, slider and hold box together
-        ds, speed, hold = (u["value"] for u in on_task(task))
+        ds_u, slider, hold_u = on_task(task)
+        ds, speed, hold = ds_u["value"], slider["value"], hold_u["value"]
         top = fastest_speed(get_task(task), catalog.return_stats(task, ds))
-        assert abs(speed - 0.5 * top) <= 0.05 and hold == episode.hold_default(task, ds), (task, ds, speed)
+        assert abs(speed - 0.5 * top) <= 0.05 and 2 * top <= slider["maximum"] <= 2 * top + 0.5, (task, ds, slider)
+        assert hold == episode.hold_default(task, ds)
     args = ("Q-ALIGN DT", 2.0, 0, "4x", "velocity")
     assert episode.request_for("halfcheetah", "pace", *args)[0].hold is not None
     assert episode.request_for("halfcheetah", "pace", *args, hold=False)[0].hold is None
