@@ -233,6 +233,11 @@ def single(args) -> None:
     rates = med["base"]
     where = torch.cuda.get_device_name(dist.device) if dist.device.type == "cuda" else f"cpu, threads {cfg.threads}"
     print(f"config {args.config}: {describe(cfg, where)}; medians of {n_runs} run(s), variants alternated")
+    if args.compare_bf16 or cfg.bf16:
+        from core.training.precision import native_bf16
+
+        native = native_bf16(dist.device)  # without it a training run with --cfg.bf16 falls back to fp32
+        print(f"native bf16 on {dist.device}: {native}" + ("" if native else " (what is timed here is emulated bf16)"))
     for s in STAGES:
         print(f"{s:8s} stage {rates[s][0]:7.2f} steps/s   ({rates[s][1]:6.1f} CPU ms/step)")
     dt_rate, qa_rate = rates["DT"][0], rates["Q-ALIGN"][0]
