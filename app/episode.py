@@ -54,8 +54,9 @@ SPEED_DEFAULT = 1.5
 def speed_default(task: str | None, dataset: str | None) -> float:
     """Where the velocity slider opens for this task's dataset: the middle of the data's speed range, 0.5 x its
     fastest speed (its best episode's return per step), rounded to the slider's 0.1 m/s. On HalfCheetah `pace` (2.3
-    m/s) the shipped pair, held, tracks it with 0.18 / 0.25 m/s of error against 0.34 / 0.66 at the old fixed 1.5
-    (validation seeds; README, "Holding a speed", session 28); on Hopper's medium datasets 1.5 lay outside the data."""
+    m/s) the shipped pair, held, tracks it with 0.18 / 0.25 m/s of error (Q-ALIGN DT / DT, validation seeds) against
+    0.34 / 0.66 at the old fixed 1.5 (README, "Where the velocity slider opens", session 28); on Hopper's medium
+    datasets 1.5 lay outside the data."""
     if not task or not dataset:
         return SPEED_DEFAULT
     middle = 0.5 * fastest_speed(get_task(task), catalog.return_stats(task, dataset))
