@@ -29,6 +29,7 @@ def steps_per_s(precision: str, seed: int) -> float | None:
 
 def main() -> None:
     as_good("Q55", "", "dt", (EXP, "fp32"), (EXP, "bf16"), (0, 1))
+    as_good("Q55b", "three seeds ", "dt", (EXP, "fp32"), (EXP, "bf16"), (0, 1, 2))  # amendment 2 (session 28)
     for s in (0, 1):
         r = {p: steps_per_s(p, s) for p in ("fp32", "bf16")}
         if None not in r.values():
