@@ -136,7 +136,7 @@ def build_episode_tab(mode: str, models: dict[str, dict[str, list[str]]], engine
             if mode == "return" and d0:
                 s = catalog.return_stats(t, d0)
                 updates.append(gr.update(maximum=round(2 * s["max"]), value=round(s["max"])))
-            elif mode == "velocity":  # also here: a dataset of the same name in the new task fires no change
+            elif mode == "velocity":  # here too: a new task's defaults must not wait on a dataset change event
                 updates += speed_defaults(t, d0)
             else:
                 updates.append(gr.update())
