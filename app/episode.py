@@ -47,6 +47,11 @@ def hold_default(task: str | None, dataset: str | None) -> bool:
     return (task, dataset) in HOLD_ON
 
 
+def data_fastest(task: str, dataset: str) -> float:
+    """The dataset's fastest speed, m/s (``core.calibration.fastest_speed``): what the velocity slider is sized by."""
+    return fastest_speed(get_task(task), catalog.return_stats(task, dataset))
+
+
 SPEED_DEFAULT = 1.5
 """m/s, where the velocity slider opens when no dataset is chosen."""
 
@@ -59,7 +64,7 @@ def speed_default(task: str | None, dataset: str | None) -> float:
     datasets 1.5 lay outside the data."""
     if not task or not dataset:
         return SPEED_DEFAULT
-    middle = 0.5 * fastest_speed(get_task(task), catalog.return_stats(task, dataset))
+    middle = 0.5 * data_fastest(task, dataset)
     return min(max(round(middle, 1), 0.1), MAX_SPEED)  # inside the slider, one step above 0 for data that never ran
 
 
@@ -95,7 +100,7 @@ def speed_max(task: str | None, dataset: str | None) -> float:
     fastest 0.7 m/s, the data's speeds filled 5% of the slider)."""
     if not task or not dataset:
         return MAX_SPEED
-    top = 2 * fastest_speed(get_task(task), catalog.return_stats(task, dataset))
+    top = 2 * data_fastest(task, dataset)
     return min(max(math.ceil(2 * top) / 2, 1.0), MAX_SPEED)
 
 
