@@ -24,7 +24,15 @@ from tqdm import tqdm
 from core.calibration import SpeedHoldConfig, calibrations_from_sweep_file
 from core.checks import out_of_range, refuse
 from core.envs import get_task
-from core.evaluation import EVAL_SEED, default_targets, evaluate, velocity_schedule
+from core.evaluation import (
+    EPISODES,
+    EVAL_SEED,
+    HIGH_FACTOR,
+    default_targets,
+    evaluate,
+    protocol_targets,
+    velocity_schedule,
+)
 from core.plots import MODEL_NAMES, alignment_figure, save_figure, velocity_figure
 from core.policy import ReturnConditionedPolicy
 from core.store.layout import Run
@@ -43,12 +51,13 @@ class EvalConfig:
     seed: int = 0
     """Training seed of the checkpoints to load."""
     targets: tuple[float, ...] = ()
-    """Requested returns; empty = ``n_targets`` evenly spaced from the data's p5 to ``high_factor`` x its max."""
-    n_targets: int = 8
-    """Number of default targets."""
-    high_factor: float = 1.5
+    """Requested returns; empty = evenly spaced from the data's p5 to ``high_factor`` x its max (``n_targets``)."""
+    n_targets: int = 0
+    """Number of default targets; 0 = the alignment protocol's: as many as put 10 inside the data's return range
+    (``core.evaluation.protocol_targets``)."""
+    high_factor: float = HIGH_FACTOR
     """Default targets reach this multiple of the dataset's best episode."""
-    episodes: int = 5
+    episodes: int = EPISODES
     """Episodes per target."""
     eval_seed: int = EVAL_SEED
     """First environment reset seed; episode j uses eval_seed + j."""
@@ -86,7 +95,7 @@ def normalised(cfg: EvalConfig) -> EvalConfig:
     """The command-line edge: ``--task HalfCheetah`` is ``halfcheetah`` from here on, and a number out of its range
     is refused naming its option (not deep inside numpy)."""
     checks = (
-        ("n-targets", cfg.n_targets, cfg.n_targets >= 1 or bool(cfg.targets), ">= 1"),
+        ("n-targets", cfg.n_targets, cfg.n_targets >= 0, ">= 0 (0: the protocol's)"),
         ("episodes", cfg.episodes, cfg.episodes >= 1, ">= 1"),
         ("high-factor", cfg.high_factor, np.isfinite(cfg.high_factor) and cfg.high_factor > 0, "a number > 0"),
         ("targets", cfg.targets, all(np.isfinite(cfg.targets)), "finite numbers"),
@@ -118,7 +127,12 @@ def run(cfg: EvalConfig, command: str = "") -> dict:
     paths = {k: run_.shipped_model(k) for k in model_kinds(cfg)}
     policies = {k: ReturnConditionedPolicy.load(p) for k, p in paths.items()}
     stats = next(iter(policies.values())).meta["return_stats"]
-    targets = np.asarray(cfg.targets, float) if cfg.targets else default_targets(stats, cfg.n_targets, cfg.high_factor)
+    if cfg.targets:
+        targets = np.asarray(cfg.targets, float)
+    elif cfg.n_targets:
+        targets = default_targets(stats, cfg.n_targets, cfg.high_factor)
+    else:
+        targets = protocol_targets(stats, high_factor=cfg.high_factor)
     schedule = velocity_schedule(get_task(cfg.task), stats, cfg.velocity)
     speed_cals = calibrations_from_sweep_file(cfg.velocity_calibration) if cfg.velocity_calibration else None
     if speed_cals is not None and not set(paths) <= set(speed_cals):

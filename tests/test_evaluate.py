@@ -1,6 +1,7 @@
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 from core.evaluate import main as evaluate_main
@@ -41,6 +42,24 @@ def test_evaluate_cli_writes_report_and_figures(tiny_models, roots):
     assert (folder / "alignment.html").stat().st_size > 10_000 and (folder / "velocity.html").exists()
 
 
+def test_the_protocol_puts_ten_requests_inside_the_data_range_with_the_fewest_evenly_spaced():
+    """Issue 13's done-when: at least 10 requests over the data's range. A wide range takes 10-12 requests from p5 to
+    1.2x the best; HalfCheetah medium's narrow one (p5 2,046, best 2,664) takes 18."""
+    from core.evaluation import default_targets, in_data_range, protocol_targets
+
+    for stats, n in (
+        ({"min": -150.0, "p5": 0.0, "max": 5000.0}, 12),
+        ({"min": 2.4, "p5": 6.1, "max": 3722.9}, 12),
+        ({"min": 1500.0, "p5": 2046.0, "max": 2664.0}, 18),
+    ):
+        targets = protocol_targets(stats)
+        assert len(targets) == n and in_data_range(targets, stats).sum() == 10
+        assert targets[0] == stats["p5"] and np.isclose(targets[-1], 1.2 * stats["max"])
+        assert in_data_range(default_targets(stats, n - 1, 1.2), stats).sum() < 10  # the fewest that do
+    with pytest.raises(ValueError, match="puts 10 requests inside"):
+        protocol_targets({"min": 0.0, "p5": 10.0, "max": 1.0})  # best below p5: no spacing can
+
+
 def test_evaluate_rejects_unknown_model(tiny_models, roots):
     import pytest
 
@@ -53,7 +72,7 @@ def test_evaluate_rejects_unknown_model(tiny_models, roots):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--n-targets", "-3"], "--n-targets must be >= 1 \\(got -3\\)"),
+        (["--n-targets", "-3"], "--n-targets must be >= 0 \\(0: the protocol's\\) \\(got -3\\)"),
         (["--episodes", "0"], "--episodes must be >= 1"),
         (["--high-factor", "nan"], "--high-factor must be a number > 0"),
         (["--velocity", "1.5", "-1"], "--velocity must be speeds >= 0"),
