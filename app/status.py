@@ -9,7 +9,9 @@ import gradio as gr
 import numpy as np
 
 from app import catalog
+from core.calibration import CALIBRATION_SEED
 from core.envs import TASKS
+from core.evaluation import EPISODES, EVAL_SEED, HIGH_FACTOR, IN_RANGE_TARGETS, in_data_range
 from core.metrics import BAR_LABELS, CONTROL_BARS, bars_missed, beside_bar, spread_ratio
 from core.store.layout import levels_path
 
@@ -19,11 +21,13 @@ SLIDER_HEADERS = [
     "dataset",
     "model",
     "seed",
+    "requests (in range) x episodes",
     "Spearman",
     "error",
     "spread",
     "best return",
     "meets the bars?",
+    "asked through the calibration",
     "data",
 ]
 
@@ -63,7 +67,7 @@ def slider_table() -> list[list]:
                 head = [task, dataset, catalog.MODEL_NAMES[kind], meta.get("seed", 0)]
                 m = sweep["models"].get(kind, {}).get("metrics")
                 if m is None:
-                    rows.append([*head, "-", "-", "-", "-", "no shipped sweep (core.evaluate --ship)", data])
+                    rows.append([*head, "-", "-", "-", "-", "-", "no shipped sweep (core.evaluate --ship)", "-", data])
                     continue
                 if "spread_ratio" not in m:  # sweeps shipped before the measure: the same formula, on their means
                     stats = sweep.get("return_stats") or meta.get("return_stats", {})
@@ -72,15 +76,33 @@ def slider_table() -> list[list]:
                 rows.append(
                     [
                         *head,
+                        _requests(sweep["models"][kind]["sweep"], sweep.get("return_stats") or meta["return_stats"]),
                         _num(inside.get("spearman"), BARS["spearman"]),
                         _num(inside.get("alignment_error"), BARS["alignment_error"], digits=3),
                         _num(m.get("spread_ratio"), BARS["spread_ratio"]),
                         f"{m['best_return']:,.0f}",
                         "yes" if not missed else "no: " + ", ".join(missed),
+                        _calibrated((catalog.calibration_measurement(task, dataset) or {}).get("models", {}).get(kind)),
                         data,
                     ]
                 )
     return rows
+
+
+def _requests(sweep: dict, stats: dict) -> str:
+    """How much the row's numbers rest on: "10 (8) x 5" is 10 requests, 8 inside the data's return range, 5
+    episodes each."""
+    targets = np.asarray(sweep["targets"], float)
+    inside = int(in_data_range(targets, stats).sum())
+    return f"{len(targets)} ({inside}) x {len(sweep['returns'][0])}"
+
+
+def _calibrated(measured: dict | None) -> str:
+    """Mean |wanted - achieved| on the calibration's fresh seeds, asking the wanted return as the RTG -> asking
+    through the model's calibration (``core.calibrate``); "-" where none is shipped."""
+    if not measured:
+        return "-"
+    return f"{measured['without']['mean_abs_error']:,.0f} -> {measured['with']['mean_abs_error']:,.0f}"
 
 
 def _spread(targets: list[float], metrics: dict, stats: dict) -> float | None:
@@ -98,12 +120,16 @@ def slider_markdown() -> str:
     """``slider_table`` as a Markdown table under what it measures (every row visible, no scrolling)."""
     bars = ", ".join(f"{BAR_LABELS[n]} {'>=' if hi else '<='} {b:g}" for n, b, hi in CONTROL_BARS)
     lines = [
-        "**Where the slider works.** Each shown model's shipped alignment sweep (8 requested returns from the data's "
-        "5th percentile to 1.5x its best episode, 5 episodes each, test seeds 100000+; the curves on the *Alignment* "
-        "tab), over the requests inside the data's return range, against the bars a slider has to meet here: "
-        f"{bars} (error: mean |achieved - requested| as a share of the data's return range; spread: how far the "
-        "achieved mean moves between the data's 5th- and 95th-percentile requests, as a share of the requested move). "
-        "The README's tables use 10 requests on validation and test seeds.",
+        "**Where the slider works.** Each shown model's shipped alignment sweep (`python -m core.evaluate --ship`: "
+        f"requested returns evenly spaced from the data's 5th percentile to {HIGH_FACTOR:g}x its best episode, as many "
+        f"as put {IN_RANGE_TARGETS} inside the data's return range, "
+        f"{EPISODES} episodes each, test seeds {EVAL_SEED}+; the curves on the *Alignment* tab), over the requests "
+        f"inside the data's return range, against the bars a slider has to meet here: {bars} (error: mean |achieved "
+        "- requested| as a share of the data's return range; spread: how far the achieved mean moves between the "
+        "data's 5th- and 95th-percentile requests, as a share of the requested move). *Asked through the "
+        "calibration*: mean |wanted - achieved| over 10 wanted returns from the data's 5th percentile to its best "
+        f"episode x 5 episodes on fresh seeds {CALIBRATION_SEED}+, asking the wanted return as the RTG -> asking "
+        "for the RTG the model's calibration (fitted on that sweep) maps it to (`python -m core.calibrate --ship`).",
         "",
         "| " + " | ".join(SLIDER_HEADERS) + " |",
         "|" + "---|" * len(SLIDER_HEADERS),

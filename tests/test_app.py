@@ -1,5 +1,7 @@
 import json
 
+import numpy as np
+
 from app.main import build_app
 from app.status import behaviour_table
 from app.text import NO_MODELS
@@ -150,27 +152,37 @@ def test_alignment_tab_says_what_each_shown_model_is(writable_models):
 
 
 def test_status_tab_says_where_the_slider_works(writable_models):
-    """One row per shown model, read off its shipped sweep: the in-range numbers, "yes" exactly when no bar is
-    missed (else the missed bars), rebuildable or stale; a pair without a sweep says so instead of numbers."""
+    """One row per shown model, read off its shipped sweep: how many requests (inside the data's range) and
+    episodes, the in-range numbers, "yes" exactly when no bar is missed (else the missed bars), the shipped
+    calibration's measured error without -> with, rebuildable or stale; a pair without a sweep says so instead of
+    numbers."""
     from app.status import slider_table
+    from core.evaluation import in_data_range
     from core.metrics import bars_missed, beside_bar
     from core.store.layout import Run, checkpoints_root
 
-    sweep = json.loads(Run("hopper", "medium").sweep_path.read_text())
+    run = Run("hopper", "medium")
+    sweep = json.loads(run.sweep_path.read_text())
+    measured = {"models": {"dt": {"without": {"mean_abs_error": 120.4}, "with": {"mean_abs_error": 1035.2}}}}
+    run.calibration_path.write_text(json.dumps(measured))  # the DT's alone: the other row says it has none
     rows = {r[2]: r for r in slider_table() if r[:2] == ["hopper", "medium"]}
     assert set(rows) == {"Q-ALIGN DT", "Decision Transformer"}
+    stats = sweep["return_stats"]
     for kind, name in (("qalign", "Q-ALIGN DT"), ("dt", "Decision Transformer")):
-        m = sweep["models"][kind]["metrics"]
+        m, targets = sweep["models"][kind]["metrics"], np.asarray(sweep["models"][kind]["sweep"]["targets"])
         row = rows[name]
-        assert row[4] == beside_bar(m["in_range"]["spearman"], 0.95)
-        assert row[5] == beside_bar(m["in_range"]["alignment_error"], 0.10, digits=3)
+        inside, episodes = int(in_data_range(targets, stats).sum()), len(sweep["models"][kind]["sweep"]["returns"][0])
+        assert row[4] == f"{len(targets)} ({inside}) x {episodes}" and 0 < inside < len(targets)
+        assert row[5] == beside_bar(m["in_range"]["spearman"], 0.95)
+        assert row[6] == beside_bar(m["in_range"]["alignment_error"], 0.10, digits=3)
         missed = bars_missed(m)
-        assert row[8] == ("yes" if not missed else "no: " + ", ".join(missed)) and row[9] == "rebuildable"
+        assert row[9] == ("yes" if not missed else "no: " + ", ".join(missed)) and row[11] == "rebuildable"
+    assert rows["Decision Transformer"][10] == "120 -> 1,035" and rows["Q-ALIGN DT"][10] == "-"
     (checkpoints_root() / "stale.json").write_text(json.dumps({"hopper/medium/dt/model": "made before fingerprints"}))
-    Run("hopper", "medium").sweep_path.unlink()
+    run.sweep_path.unlink()
     rows = {r[2]: r for r in slider_table() if r[:2] == ["hopper", "medium"]}
-    assert rows["Decision Transformer"][9].startswith("stale") and rows["Q-ALIGN DT"][9] == "rebuildable"
-    assert all(r[4] == "-" and r[8].startswith("no shipped sweep") for r in rows.values())
+    assert rows["Decision Transformer"][11].startswith("stale") and rows["Q-ALIGN DT"][11] == "rebuildable"
+    assert all(r[5] == "-" and r[9].startswith("no shipped sweep") for r in rows.values())
 
 
 def test_an_empty_number_is_asked_for_within_the_bounds_there_are():

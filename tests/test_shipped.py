@@ -8,6 +8,7 @@ import numpy as np
 
 from app import catalog
 from core.envs import get_task
+from core.evaluation import EPISODES, EVAL_SEED, in_data_range, protocol_targets
 from core.policy import ReturnConditionedPolicy
 from core.store.layout import REPO_ROOT, shipped_model_paths, stale_models
 
@@ -40,13 +41,24 @@ def test_every_shipped_model_loads_and_acts(monkeypatch):
     assert not mixed, f"a pair's two models come from different training seeds: {mixed}"
 
 
-def test_every_shipped_pair_has_its_sweep():
+def test_every_shipped_pair_has_its_sweep_on_the_protocol_and_its_calibration_fitted_on_it():
+    """Each shipped sweep is the alignment protocol's (``core.evaluation.protocol_targets``: at least 10 requests
+    inside the data's return range, 5 episodes each, on the test seeds), so the Status tab reads issue 13's
+    protocol; each calibration was fitted on the sweep shipped beside it."""
     for sweep_file in SHIPPED.glob("*/*/sweep*.json"):
         data = json.loads(sweep_file.read_text())
         assert set(data["models"]) == {"dt", "qalign"}
+        stats = json.loads((sweep_file.parent / "dt" / "model.json").read_text())["return_stats"]
         for m in data["models"].values():
-            n, k = len(m["sweep"]["targets"]), len(m["sweep"]["returns"][0])
-            assert n == 8 and k == 5 and len(m["sweep"]["returns"]) == n
+            targets = np.asarray(m["sweep"]["targets"])
+            expected = np.clip(protocol_targets(stats), 0.0, None)  # a request below 0 is asked as 0
+            assert np.allclose(targets, expected, rtol=1e-6), sweep_file
+            assert len(m["sweep"]["returns"]) == len(targets) and in_data_range(targets, stats).sum() >= 10
+            assert {len(r) for r in m["sweep"]["returns"]} == {EPISODES}
+            assert m["sweep"]["seeds"][0][0] == EVAL_SEED
+        if sweep_file.name == "sweep.json":
+            calibration = json.loads((sweep_file.parent / "calibration.json").read_text())
+            assert calibration["fitted_on"] == data["how"], f"{sweep_file.parent}: calibration fitted on another sweep"
     names = {p.relative_to(SHIPPED).as_posix() for p in SHIPPED.glob("*/*/sweep*.json")}
     for task in ("hopper", "walker2d", "halfcheetah"):
         assert {f"{task}/medium/sweep.json", f"{task}/medium-replay/sweep.json"} <= names
