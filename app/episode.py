@@ -186,6 +186,18 @@ def outcome_asks(task: str, dataset: str, kinds: list[str], ask) -> dict | None:
     return {k: cals[k] for k in kinds}
 
 
+def _measured_miss(name: str, m: dict) -> str:
+    """What ``python -m core.calibrate`` measured for one model: its mean miss on fresh seeds through the calibration
+    and asking the wanted return as the RTG, and which way is better for it (the calibration can hurt where a
+    model's response is noisy)."""
+    w, wo = m["with"]["mean_abs_error"], m["without"]["mean_abs_error"]
+    verdict = "the calibration helps it" if w < wo else "asking the return itself missed less for it"
+    return (
+        f"*{name}, measured on fresh seeds: misses wanted returns by {w:,.0f} on average through the calibration, "
+        f"{wo:,.0f} asking them as the RTG ({verdict}).*"
+    )
+
+
 def prediction_markdown(task, dataset, choice, target, ask) -> str:
     """Under the slider: what each model is expected to achieve (from its measured sweep), the RTG an outcome
     request sends it, and, greyed out, a wanted return beyond what it was measured to reach."""
@@ -199,6 +211,7 @@ def prediction_markdown(task, dataset, choice, target, ask) -> str:
     cals = catalog.calibrations(task, dataset)
     if not cals:
         return f"No measured sweep ships for {task}/{dataset}: no prediction."
+    measured = (catalog.calibration_measurement(task, dataset) or {}).get("models", {})
     lines = []
     for kind in kinds:
         name, cal = catalog.MODEL_NAMES[kind], cals.get(kind)
@@ -218,6 +231,8 @@ def prediction_markdown(task, dataset, choice, target, ask) -> str:
                 f'<span style="color:{GREY}">**{name}**: {value:,.0f} is out of its measured reach '
                 f"({lo:,.0f} to {hi:,.0f}); asked for RTG {rtg:,.0f}, expected about {cal.predict(rtg):,.0f}</span>"
             )
+        if kind in measured:  # how far asking for an outcome has missed for this model, on fresh seeds
+            lines.append(_measured_miss(name, measured[kind]))
     return "<br>".join(lines)
 
 

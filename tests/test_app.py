@@ -41,11 +41,15 @@ def test_behaviour_table_reads_levels(roots):
     assert rows["walker2d"][-1] == "not trained yet"
 
 
-def test_prediction_under_the_slider_and_outcome_asks(tiny_models):
+def test_prediction_under_the_slider_and_outcome_asks(writable_models):
+    """Under the slider: each model's expected return; asking for an outcome, the RTG sent, greyed out beyond its
+    measured reach, and how far that way of asking missed for it on fresh seeds (where ``core.calibrate`` measured)."""
     import gradio as gr
     import pytest
 
     from app import catalog, episode
+    from app.catalog import CHOICE_BOTH
+    from core.store.layout import Run
 
     cals = catalog.calibrations("hopper", "medium")
     lo, hi = cals["dt"].reachable
@@ -57,6 +61,20 @@ def test_prediction_under_the_slider_and_outcome_asks(tiny_models):
     beyond = episode.prediction_markdown("hopper", "medium", "Decision Transformer", hi + 100, episode.ASK_OUTCOME)
     assert episode.GREY in beyond and "out of its measured reach" in beyond
     assert episode.prediction_markdown("hopper", "medium", "Decision Transformer", "abc", episode.ASK_OUTCOME) == ""
+    assert "measured on fresh seeds" not in inside  # no calibration measurement ships with the tiny models
+    run = Run("hopper", "medium")
+    measured = {"models": {"dt": {"without": {"mean_abs_error": 210.4}, "with": {"mean_abs_error": 157.2}}}}
+    run.calibration_path.write_text(json.dumps(measured))
+    inside = episode.prediction_markdown("hopper", "medium", CHOICE_BOTH, (lo + hi) / 2, episode.ASK_OUTCOME)
+    assert "by 157 on average through the calibration, 210 asking them as the RTG (the calibration helps it)" in inside
+    assert inside.count("measured on fresh seeds") == 1  # the Q-ALIGN DT has no measurement: nothing claimed for it
+    measured["models"]["dt"]["with"]["mean_abs_error"] = 250.0
+    run.calibration_path.write_text(json.dumps(measured))
+    inside = episode.prediction_markdown("hopper", "medium", "Decision Transformer", (lo + hi) / 2, episode.ASK_OUTCOME)
+    assert "by 250 on average through the calibration, 210 asking them as the RTG (asking the return itself" in inside
+    assert "measured on fresh seeds" not in episode.prediction_markdown(
+        "hopper", "medium", "Decision Transformer", (lo + hi) / 2, episode.ASK_RTG
+    )
     req, _, _ = episode.request_for(
         "hopper", "medium", "Decision Transformer", 20, 0, "4x", "return", episode.ASK_OUTCOME
     )
