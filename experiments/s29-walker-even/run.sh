@@ -2,7 +2,7 @@
 # s29-walker-even (RULES.md): collect Walker2d `even`, then `mid` DTs (bf16) on `even` and on `control`, same seeds,
 # each read at `control`'s 10 requests and scored on its range. Resumable (finished steps are skipped; the DT stage
 # resumes from its last saved state).
-# usage: experiments/s29-walker-even/run.sh collect | dt even|control S
+# usage: experiments/s29-walker-even/run.sh collect | dt even|control S | critic | qalign S  (amendment 1: on `even`)
 set -e
 T=walker2d
 EXP=${QDT_EXP:-/work/exp}/s29-walker-even
@@ -24,6 +24,18 @@ dt)
   fi
   [ -f $QDT_CHECKPOINTS/$T/$D/dt/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage dt --cfg.bf16 > $L/dt-$D-s$S.log 2>&1
   read_at_control dt ${D:0:1}$S
+  ;;
+critic)  # amendment 1: the seed-0 `mid` SARSA critic on `even`, then the gate (alignment pairs with the seed-1 DT)
+  D=even R=$QDT_RUNS/$T/even
+  [ -f $R/s0/critic/critic.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed 0 --config mid --stage critic --cfg.bf16 > $L/critic.log 2>&1
+  has_quality || nice -n 5 python -m core.critic_quality --task $T --dataset $D --actor $QDT_CHECKPOINTS/$T/$D/dt/model-s1 > $L/quality.log 2>&1
+  ;;
+qalign)  # amendment 1: Q-ALIGN DT on `even` from the DT's step-12,000 state, the seed-0 critic
+  D=even S=$2 R=$QDT_RUNS/$T/even
+  until has_quality && [ -f $R/s$S/pretrain/state.json ]; do sleep 30; done
+  mkdir -p $R/s$S; [ -e $R/s$S/critic ] || ln -s ../s0/critic $R/s$S/critic
+  [ -f $QDT_CHECKPOINTS/$T/$D/qalign/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage qalign --cfg.bf16 $(weak_flag 0) > $L/qalign-s$S.log 2>&1
+  read_at_control qalign q$S
   ;;
 *) echo "unknown step $1" >&2; exit 2 ;;
 esac
