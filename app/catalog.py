@@ -88,6 +88,11 @@ def calibration_measurement(task: str, dataset: str) -> dict | None:
     return json.loads(p.read_text()) if p.exists() else None
 
 
+def calibration_errors(task: str, dataset: str) -> dict[str, dict]:
+    """Per model kind, its calibration's measured errors (``calibration_measurement``'s models; {} where none ships)."""
+    return (calibration_measurement(task, dataset) or {}).get("models", {})
+
+
 def precomputed_sweep(task: str, dataset: str) -> dict | None:
     """The alignment sweep shipped beside the checkpoints (``sweep.json``), if any."""
     p = Run(task, dataset).sweep_path

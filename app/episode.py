@@ -211,7 +211,7 @@ def prediction_markdown(task, dataset, choice, target, ask) -> str:
     cals = catalog.calibrations(task, dataset)
     if not cals:
         return f"No measured sweep ships for {task}/{dataset}: no prediction."
-    measured = (catalog.calibration_measurement(task, dataset) or {}).get("models", {})
+    measured = catalog.calibration_errors(task, dataset)
     lines = []
     for kind in kinds:
         name, cal = catalog.MODEL_NAMES[kind], cals.get(kind)

@@ -11,8 +11,8 @@ import numpy as np
 from app import catalog
 from core.calibration import CALIBRATION_SEED
 from core.envs import TASKS
-from core.evaluation import EPISODES, EVAL_SEED, HIGH_FACTOR, IN_RANGE_TARGETS, in_data_range
-from core.metrics import BAR_LABELS, CONTROL_BARS, bars_missed, beside_bar, spread_ratio
+from core.evaluation import EPISODES, EVAL_SEED, HIGH_FACTOR, IN_RANGE_TARGETS
+from core.metrics import BAR_LABELS, CONTROL_BARS, bars_missed, beside_bar, in_data_range, spread_ratio
 from core.store.layout import levels_path
 
 BARS = {name: bar for name, bar, _ in CONTROL_BARS}
@@ -61,6 +61,7 @@ def slider_table() -> list[list]:
     for task, datasets in sorted(catalog.available().items()):
         for dataset, kinds in sorted(datasets.items()):
             sweep = catalog.precomputed_sweep(task, dataset) or {"models": {}}
+            measured = catalog.calibration_errors(task, dataset)
             for kind in kinds:
                 meta = catalog.model_meta(task, dataset, kind) or {}
                 data = "stale: cannot be rebuilt" if catalog.stale_reason(task, dataset, kind) else "rebuildable"
@@ -69,20 +70,20 @@ def slider_table() -> list[list]:
                 if m is None:
                     rows.append([*head, "-", "-", "-", "-", "-", "no shipped sweep (core.evaluate --ship)", "-", data])
                     continue
+                stats = sweep.get("return_stats") or meta.get("return_stats", {})
                 if "spread_ratio" not in m:  # sweeps shipped before the measure: the same formula, on their means
-                    stats = sweep.get("return_stats") or meta.get("return_stats", {})
                     m = {**m, "spread_ratio": _spread(sweep["models"][kind]["sweep"]["targets"], m, stats)}
                 inside, missed = m.get("in_range", {}), bars_missed(m)
                 rows.append(
                     [
                         *head,
-                        _requests(sweep["models"][kind]["sweep"], sweep.get("return_stats") or meta["return_stats"]),
+                        _requests(sweep["models"][kind]["sweep"], stats),
                         _num(inside.get("spearman"), BARS["spearman"]),
                         _num(inside.get("alignment_error"), BARS["alignment_error"], digits=3),
                         _num(m.get("spread_ratio"), BARS["spread_ratio"]),
                         f"{m['best_return']:,.0f}",
                         "yes" if not missed else "no: " + ", ".join(missed),
-                        _calibrated((catalog.calibration_measurement(task, dataset) or {}).get("models", {}).get(kind)),
+                        _calibrated(measured.get(kind)),
                         data,
                     ]
                 )
@@ -93,7 +94,7 @@ def _requests(sweep: dict, stats: dict) -> str:
     """How much the row's numbers rest on: "10 (8) x 5" is 10 requests, 8 inside the data's return range, 5
     episodes each."""
     targets = np.asarray(sweep["targets"], float)
-    inside = int(in_data_range(targets, stats).sum())
+    inside = int(in_data_range(targets, stats["min"], stats["max"]).sum())
     return f"{len(targets)} ({inside}) x {len(sweep['returns'][0])}"
 
 

@@ -19,6 +19,7 @@ from core.calibration import Calibration, SpeedHoldConfig, fastest_speed
 from core.envs import TaskSpec, get_task
 from core.metrics import (
     alignment_report,
+    in_data_range,
     schedule_tracking_error,
     smoothed_schedule_error,
     smoothed_tracking_error,
@@ -46,18 +47,13 @@ def default_targets(stats: dict, n: int, high_factor: float) -> np.ndarray:
     return np.linspace(stats["p5"], high_factor * stats["max"], n)
 
 
-def in_data_range(targets: np.ndarray, stats: dict) -> np.ndarray:
-    """Which requests lie inside the data's return range (the metrics' "in range")."""
-    return (targets >= stats["min"]) & (targets <= stats["max"])
-
-
 def protocol_targets(stats: dict, in_range: int = IN_RANGE_TARGETS, high_factor: float = HIGH_FACTOR) -> np.ndarray:
     """The alignment protocol's requests: ``default_targets`` over the same span, the fewest that put ``in_range``
     of them inside the data's return range (12 in all on most of our datasets, 18 on HalfCheetah medium, whose
     returns are narrow against 1.2x its best)."""
     for n in range(in_range, 20 * in_range + 1):
         targets = default_targets(stats, n, high_factor)
-        if in_data_range(targets, stats).sum() >= in_range:
+        if in_data_range(targets, stats["min"], stats["max"]).sum() >= in_range:
             return targets
     raise ValueError(
         f"no even spacing from p5 {stats['p5']:g} to {high_factor:g}x the best {stats['max']:g} puts {in_range} "

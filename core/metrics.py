@@ -144,7 +144,7 @@ def alignment_report(
     best = int(np.argmax(mean))
     out = {
         "all": block(np.ones(len(targets), bool)),
-        "in_range": block((targets >= data_min) & (targets <= data_max)),
+        "in_range": block(in_data_range(targets, data_min, data_max)),
         "best_return": float(mean[best]),
         "best_return_target": float(targets[best]),
         "per_target_mean": mean.tolist(),
@@ -155,6 +155,11 @@ def alignment_report(
     if percentiles is not None:
         out["spread_ratio"] = spread_ratio(targets, mean, *percentiles)
     return out
+
+
+def in_data_range(targets: np.ndarray, data_min: float, data_max: float) -> np.ndarray:
+    """Which requests lie inside the data's return range: the requests ``alignment_report``'s "in_range" reads."""
+    return (targets >= data_min) & (targets <= data_max)
 
 
 CONTROL_BARS = (("spearman", 0.95, True), ("alignment_error", 0.10, False), ("spread_ratio", 0.8, True))

@@ -175,8 +175,7 @@ def test_status_tab_says_where_the_slider_works(writable_models):
     calibration's measured error without -> with, rebuildable or stale; a pair without a sweep says so instead of
     numbers."""
     from app.status import slider_table
-    from core.evaluation import in_data_range
-    from core.metrics import bars_missed, beside_bar
+    from core.metrics import bars_missed, beside_bar, in_data_range
     from core.store.layout import Run, checkpoints_root
 
     run = Run("hopper", "medium")
@@ -189,7 +188,10 @@ def test_status_tab_says_where_the_slider_works(writable_models):
     for kind, name in (("qalign", "Q-ALIGN DT"), ("dt", "Decision Transformer")):
         m, targets = sweep["models"][kind]["metrics"], np.asarray(sweep["models"][kind]["sweep"]["targets"])
         row = rows[name]
-        inside, episodes = int(in_data_range(targets, stats).sum()), len(sweep["models"][kind]["sweep"]["returns"][0])
+        inside, episodes = (
+            int(in_data_range(targets, stats["min"], stats["max"]).sum()),
+            len(sweep["models"][kind]["sweep"]["returns"][0]),
+        )
         assert row[4] == f"{len(targets)} ({inside}) x {episodes}" and 0 < inside < len(targets)
         assert row[5] == beside_bar(m["in_range"]["spearman"], 0.95)
         assert row[6] == beside_bar(m["in_range"]["alignment_error"], 0.10, digits=3)
