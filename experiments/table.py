@@ -34,6 +34,13 @@ def fmt4(c) -> str:
     return f"{c[0]:.4f} / {c[1]:.4f} / {c[2]:.2f} / {c[3]:,.0f}"
 
 
+def missed(c) -> list[str]:
+    """The issue-13 bars the cells miss (``core.metrics.bars_missed`` read on cells; [] when they meet all three)."""
+    from core.metrics import bars_missed  # here, so that `python experiments/table.py` runs without core on the path
+
+    return bars_missed({"in_range": {"spearman": c[0], "alignment_error": c[1]}, "spread_ratio": c[2]})
+
+
 FLOOR = (0.02, 0.007)
 """Session 25's random-stream noise floor (Spearman, error): how far the same stage without alignment moved the
 cells from its DT (`s25-softplus`, KZ), the margin later experiments read differences against."""

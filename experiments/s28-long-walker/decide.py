@@ -12,8 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.metrics import CONTROL_BARS
-from experiments.table import SETS, as_good, fmt4, read
+from experiments.table import SETS, as_good, fmt4, missed, read
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # ship_rule imports table as a sibling module
 from ship_rule import verdict  # noqa: E402
@@ -23,20 +22,14 @@ SEEDS = (1, 2)
 MID_TEST = {1: (0.81, 0.118), 2: (0.04, 0.290)}  # session 10's `mid` DTs, test seeds (RULES.md)
 
 
-def bars(c: np.ndarray) -> list[str]:
-    """The bars the cells (Spearman, error, spread, best) miss."""
-    at = {"spearman": c[0], "alignment_error": c[1], "spread_ratio": c[2]}
-    return [name for name, bar, higher in CONTROL_BARS if not (at[name] >= bar if higher else at[name] <= bar)]
-
-
 def q62() -> None:
     qa = [read(EXP, f"QA{s}", 300000) for s in SEEDS]
     if any(c is None for c in qa):
         print("Q62: missing reads")
         return
     mean = np.mean(qa, axis=0)
-    missed = bars(mean)
-    print(f"Q62 validation mean of {len(SEEDS)} Q-ALIGN DT {fmt4(mean)}: meets the three bars: {not missed} {missed}")
+    misses = missed(mean)
+    print(f"Q62 validation mean of {len(SEEDS)} Q-ALIGN DT {fmt4(mean)}: meets the three bars: {not misses} {misses}")
 
 
 def q64() -> None:

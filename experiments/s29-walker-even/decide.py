@@ -13,9 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.metrics import CONTROL_BARS
 from core.store.layout import REPO_ROOT
-from experiments.table import FLOOR, SETS, ahead, cells, fmt4
+from experiments.table import FLOOR, SETS, ahead, cells, fmt4, missed
 
 EXP = Path(os.environ.get("QDT_EXP", "/work/exp")) / "s29-walker-even"
 STATS = json.loads((REPO_ROOT / "checkpoints/walker2d/control/dt/model.json").read_text())["return_stats"]
@@ -32,11 +31,6 @@ def read(tag: str, eval_seed: int, kind: str = "dt", folder: Path = EXP) -> np.n
     if not path.exists():
         return None
     return np.array(cells(rescore.rescored(json.loads(path.read_text()), kind, STATS)))
-
-
-def missed(c: np.ndarray) -> list[str]:
-    at = {"spearman": c[0], "alignment_error": c[1], "spread_ratio": c[2]}
-    return [n for n, bar, hi in CONTROL_BARS if not (at[n] >= bar if hi else at[n] <= bar)]
 
 
 def q66() -> None:
