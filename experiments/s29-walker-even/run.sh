@@ -33,8 +33,7 @@ critic)  # amendment 1: the seed-0 `mid` SARSA critic on `even`, then the gate (
 qalign)  # amendment 1: Q-ALIGN DT on `even` from the DT's step-12,000 state, the seed-0 critic
   D=even S=$2 R=$QDT_RUNS/$T/even
   until has_quality && [ -f $R/s$S/pretrain/state.json ]; do sleep 30; done
-  mkdir -p $R/s$S; [ -e $R/s$S/critic ] || ln -s ../s0/critic $R/s$S/critic
-  [ -f $QDT_CHECKPOINTS/$T/$D/qalign/model-s$S.json ] || nice -n 5 python -m core.train --task $T --dataset $D --seed $S --config mid --stage qalign --cfg.bf16 $(weak_flag 0) > $L/qalign-s$S.log 2>&1
+  qalign_from "" $S s$S --cfg.bf16  # lib.sh: links the seed-0 critic, takes weak_flag's override, skips a done model
   read_at_control qalign q$S
   ;;
 *) echo "unknown step $1" >&2; exit 2 ;;
